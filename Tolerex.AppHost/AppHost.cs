@@ -1,0 +1,3 @@
+var builder = DistributedApplication.CreateBuilder(args);
+builder.AddProject<Projects.Tolerex_Leader>("leader");
+builder.Build().Run();

@@ -1,0 +1,1 @@
+namespace Tolerex.ServiceDefaults; internal static class Placeholder {}
