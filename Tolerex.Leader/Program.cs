@@ -1,3 +1,25 @@
+using Tolerex.Leader;
+using Tolerex.Leader.Configuration;
+using Tolerex.ServiceDefaults.Configuration;
+
 var builder = WebApplication.CreateBuilder(args);
+LeaderOptions options;
+try
+{
+    options = LeaderSettings.Load(builder.Configuration);
+}
+catch (ConfigurationException e)
+{
+    Console.Error.WriteLine($"tolerex-leader: configuration error: {e.Message}");
+    return 2;
+}
+
+builder.AddServiceDefaults();
+builder.AddLeader(options);
+
 var app = builder.Build();
-app.Run();
+app.MapLeader(options);
+app.Logger.LogInformation("Leader starting: tolerance={Tolerance} balancer={Balancer} hatokuse={TcpAddress}:{TcpPort} grpc={GrpcPort} metrics={MetricsPort}",
+    options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.GrpcPort, options.MetricsPort);
+await app.RunAsync();
+return 0;

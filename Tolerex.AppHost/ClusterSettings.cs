@@ -1,0 +1,44 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+
+/// <summary>
+/// The AppHost's parameters (<c>Parameters:members|tolerance|balancer|io</c>, from appsettings.json,
+/// <c>Parameters__tolerance=3</c> or <c>--Parameters:tolerance=3</c>) and where node data lives,
+/// validated before anything starts.
+/// </summary>
+internal sealed record ClusterSettings(int Members, int Tolerance, string Balancer, string Io, string DataRoot)
+{
+    public static ClusterSettings From(IConfiguration configuration, string appHostDirectory)
+    {
+        var members = Number(configuration, "members", 3);
+        var tolerance = Number(configuration, "tolerance", 2);
+        var balancer = OneOf(configuration, "balancer", "least_loaded", "least_loaded", "p2c");
+        var io = OneOf(configuration, "io", "buffered", "buffered", "unbuffered");
+        // Outside the source tree's project folders, ignored by git, and kept across AppHost restarts.
+        var dataRoot = configuration["Tolerex:DataRoot"] is { Length: > 0 } root
+            ? Path.GetFullPath(root)
+            : Path.GetFullPath(Path.Combine(appHostDirectory, "..", ".data"));
+        return new ClusterSettings(members, tolerance, balancer, io, dataRoot);
+    }
+
+    private static int Number(IConfiguration configuration, string name, int fallback)
+    {
+        var raw = configuration[$"Parameters:{name}"];
+        if (string.IsNullOrWhiteSpace(raw))
+            return fallback;
+        if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1)
+            throw new InvalidOperationException($"Parameter '{name}' must be a positive integer (got '{raw}').");
+        return value;
+    }
+
+    private static string OneOf(IConfiguration configuration, string name, string fallback, params string[] allowed)
+    {
+        var raw = configuration[$"Parameters:{name}"];
+        if (string.IsNullOrWhiteSpace(raw))
+            return fallback;
+        var value = raw.Trim().ToLowerInvariant();
+        return allowed.Contains(value)
+            ? value
+            : throw new InvalidOperationException($"Parameter '{name}' must be one of {string.Join(", ", allowed)} (got '{raw}').");
+    }
+}

@@ -1,0 +1,131 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using System.Text;
+using Google.Protobuf;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
+using Tolerex.Leader.Membership;
+using Tolerex.Leader.Replication;
+using Tolerex.Protocol.HaToKuSe;
+
+namespace Tolerex.Leader.ClientProtocol;
+
+/// <summary>Executes one parsed HaToKuSe command and writes its reply (and the prompt) into the output.</summary>
+internal sealed partial class CommandExecutor(
+    ReplicationCoordinator replication,
+    MessageIndex index,
+    MemberRegistry registry,
+    LeaderOptions options,
+    ILogger<CommandExecutor> logger)
+{
+    public async ValueTask ExecuteAsync(HaToKuSeCommand command, ClientSession session, PipeWriter output)
+    {
+        switch (command.Kind)
+        {
+            case CommandKind.Empty:
+                break;
+            case CommandKind.Set:
+                {
+                    // The payload is a view of the receive buffer; gRPC needs its own copy anyway.
+                    var stored = await replication.SetAsync(command.Id, ByteString.CopyFrom(command.Payload.ToArray()));
+                    HaToKuSeWriter.Write(output, stored ? HaToKuSeText.Ok : HaToKuSeText.StoreFailed);
+                    break;
+                }
+
+            case CommandKind.Get:
+                {
+                    var read = await replication.GetAsync(command.Id);
+                    if (read.Status == ReadStatus.Found)
+                        HaToKuSeWriter.WriteValue(output, read.Payload!.Span);
+                    else
+                        HaToKuSeWriter.Write(output, read.Status == ReadStatus.NotFound ? HaToKuSeText.NotFound : HaToKuSeText.RetrieveFailed);
+                    break;
+                }
+
+            case CommandKind.BulkSet:
+                await BulkSetAsync(command, output);
+                break;
+            case CommandKind.Help:
+                HaToKuSeWriter.Write(output, HaToKuSeText.Banner);
+                HaToKuSeWriter.Write(output, HaToKuSeText.HelpExtra);
+                break;
+            case CommandKind.Quit:
+                HaToKuSeWriter.Write(output, HaToKuSeText.Bye);
+                session.Closing = true;
+                return;
+            case CommandKind.Ping:
+                HaToKuSeWriter.Write(output, HaToKuSeText.Pong);
+                break;
+            case CommandKind.Members:
+                WriteMembers(output);
+                break;
+            case CommandKind.Prompt:
+                session.Prompt = command.Flag;
+                HaToKuSeWriter.Write(output, HaToKuSeText.Ok);
+                break;
+            case CommandKind.Invalid when command.Error == ProtocolError.LineTooLong:
+                LogLineTooLong(logger, options.MaxLineBytes);
+                HaToKuSeWriter.Write(output, HaToKuSeText.ErrorLine(ProtocolError.LineTooLong));
+                session.Closing = true;
+                return;
+            case CommandKind.Invalid when command.Error == ProtocolError.CountNotValid:
+                HaToKuSeWriter.WriteCountError(output, options.MaxBulkCount);
+                break;
+            default:
+                HaToKuSeWriter.Write(output, HaToKuSeText.ErrorLine(command.Error));
+                break;
+        }
+
+        if (session.Prompt)
+            HaToKuSeWriter.Write(output, HaToKuSeText.Prompt);
+    }
+
+    private async Task BulkSetAsync(HaToKuSeCommand command, PipeWriter output)
+    {
+        if (command.Count > options.MaxBulkCount)
+        {
+            HaToKuSeWriter.WriteCountError(output, options.MaxBulkCount);
+            return;
+        }
+
+        var count = command.Count;
+        var payload = ByteString.CopyFrom(command.Payload.ToArray());
+        var first = index.ReserveIds(count);
+        long stored = 0;
+        await Parallel.ForAsync(0L, count, new ParallelOptions { MaxDegreeOfParallelism = options.BulkConcurrency }, async (i, _) =>
+        {
+            if (await replication.SetAsync(first + i, payload))
+                Interlocked.Increment(ref stored);
+        });
+
+        if (stored == count)
+        {
+            HaToKuSeWriter.WriteBulkOk(output, count, first, first + count - 1);
+            return;
+        }
+
+        LogBulkIncomplete(logger, stored, count, first);
+        HaToKuSeWriter.Write(output, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
+            $"ERROR: store failed ({stored} of {count} stored, ids {first}..{first + count - 1})\r\n")));
+    }
+
+    private void WriteMembers(PipeWriter output)
+    {
+        var now = DateTimeOffset.UtcNow;
+        foreach (var m in registry.All)
+        {
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"{m.Address} name={m.Name} alive={(m.Alive ? "true" : "false")} last_heartbeat={m.LastHeartbeat:yyyy-MM-ddTHH:mm:ss.fffZ} ({(now - m.LastHeartbeat).TotalSeconds:0.0}s ago) messages={m.MessagesHeld} bytes={m.BytesHeld}\r\n");
+            HaToKuSeWriter.Write(output, Encoding.UTF8.GetBytes(line));
+        }
+
+        HaToKuSeWriter.Write(output, HaToKuSeText.End);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe line longer than {MaxLineBytes} bytes; closing the connection")]
+    private static partial void LogLineTooLong(ILogger logger, int maxLineBytes);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Bulk SET incomplete: {Stored} of {Count} stored from id {First}")]
+    private static partial void LogBulkIncomplete(ILogger logger, long stored, long count, long first);
+}

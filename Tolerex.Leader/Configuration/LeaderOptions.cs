@@ -1,0 +1,42 @@
+namespace Tolerex.Leader.Configuration;
+
+internal enum BalancerStrategy { LeastLoaded, PowerOfTwoChoices }
+
+/// <summary>Every leader setting with its default. Bound from the <c>Tolerex:Leader</c> section.</summary>
+internal sealed class LeaderOptions
+{
+    public const string Section = "Tolerex:Leader";
+
+    /// <summary>Copies of every message (replication factor); a message survives the loss of Tolerance-1 of them.</summary>
+    public int Tolerance { get; set; } = 2;
+    public BalancerStrategy Balancer { get; set; } = BalancerStrategy.LeastLoaded;
+
+    public int GrpcPort { get; set; } = 5555;
+    public int TcpPort { get; set; } = 6666;
+    public int MetricsPort { get; set; } = 9090;
+    /// <summary>Address of the HaToKuSe listener. Loopback by default, as in the original (the port has no authentication yet).</summary>
+    public string TcpListenAddress { get; set; } = "localhost";
+
+    /// <summary>Longest HaToKuSe line accepted, terminator included; longer lines get <c>ERROR: line too long</c> and the connection closes.</summary>
+    public int MaxLineBytes { get; set; } = 4 * 1024 * 1024;
+    /// <summary>Largest N accepted by <c>&lt;N&gt; SET &lt;message&gt;</c>.</summary>
+    public long MaxBulkCount { get; set; } = 100_000;
+    /// <summary>How many of a bulk command's SETs are replicated at once.</summary>
+    public int BulkConcurrency { get; set; } = 64;
+    /// <summary>Send the banner and the prompt to new connections (a connection can turn them off with PROMPT OFF).</summary>
+    public bool Banner { get; set; } = true;
+
+    /// <summary>Deadline of one Store call to one member; on failure the copy moves to another member.</summary>
+    public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Deadline of one Retrieve call; on failure the next replica is asked.</summary>
+    public TimeSpan ReadAttemptTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>How often members are asked to heartbeat.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>A member with no heartbeat for this long is marked down (the original took 15–20 s).</summary>
+    public TimeSpan MemberTimeout { get; set; } = TimeSpan.FromSeconds(3);
+    /// <summary>Connect timeout of leader→member channels.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>gRPC messages must carry the largest payload a line can hold, plus framing.</summary>
+    public int MaxGrpcMessageBytes => MaxLineBytes + 64 * 1024;
+}

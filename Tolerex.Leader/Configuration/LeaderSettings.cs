@@ -1,0 +1,66 @@
+using Tolerex.ServiceDefaults.Configuration;
+
+namespace Tolerex.Leader.Configuration;
+
+/// <summary>
+/// Reads <see cref="LeaderOptions"/> from ordinary .NET configuration (<c>Tolerex:Leader:*</c>: appsettings,
+/// <c>Tolerex__Leader__*</c> environment variables, command line) and maps the original's environment
+/// names onto it in this one place. A <c>Tolerex:Leader</c> key wins over its original-style name.
+/// Every bad value becomes a <see cref="ConfigurationException"/> naming the key.
+/// </summary>
+internal static class LeaderSettings
+{
+    public const string DefaultToleranceFile = "config/tolerance.conf";
+
+    public static LeaderOptions Load(IConfiguration configuration)
+    {
+        var reader = new SettingReader(configuration, LeaderOptions.Section);
+        var d = new LeaderOptions();
+        return new LeaderOptions
+        {
+            Tolerance = ReadTolerance(configuration, reader),
+            Balancer = ParseBalancer(reader.Raw("Balancer", "BALANCER_STRATEGY")),
+            GrpcPort = reader.Port("GrpcPort", "LEADER_GRPC_PORT", d.GrpcPort),
+            TcpPort = reader.Port("TcpPort", "LEADER_TCP_PORT", d.TcpPort),
+            MetricsPort = reader.Port("MetricsPort", "LEADER_METRICS_PORT", d.MetricsPort),
+            TcpListenAddress = reader.Raw("TcpListenAddress", null) ?? d.TcpListenAddress,
+            MaxLineBytes = (int)reader.Number("MaxLineBytes", d.MaxLineBytes, 64, 512L * 1024 * 1024),
+            MaxBulkCount = reader.Number("MaxBulkCount", d.MaxBulkCount, 1, 100_000_000),
+            BulkConcurrency = (int)reader.Number("BulkConcurrency", d.BulkConcurrency, 1, 4096),
+            Banner = reader.Flag("Banner", d.Banner),
+            StoreTimeout = reader.Duration("StoreTimeout", d.StoreTimeout),
+            ReadAttemptTimeout = reader.Duration("ReadAttemptTimeout", d.ReadAttemptTimeout),
+            HeartbeatInterval = reader.Duration("HeartbeatInterval", d.HeartbeatInterval),
+            MemberTimeout = reader.Duration("MemberTimeout", d.MemberTimeout),
+            ConnectTimeout = reader.Duration("ConnectTimeout", d.ConnectTimeout),
+        }.Validated();
+    }
+
+    private static LeaderOptions Validated(this LeaderOptions o)
+    {
+        if (o.MemberTimeout <= o.HeartbeatInterval)
+            throw new ConfigurationException($"{LeaderOptions.Section}:MemberTimeout ({o.MemberTimeout}) must be longer than HeartbeatInterval ({o.HeartbeatInterval})");
+        return o;
+    }
+
+    private static int ReadTolerance(IConfiguration configuration, SettingReader reader)
+    {
+        var direct = reader.Raw("Tolerance", "TOLERANCE");
+        if (direct is not null)
+            return ToleranceFile.ParseValue(direct);
+
+        var file = reader.Raw("ToleranceFile", "TOLERANCE_CONF");
+        if (file is not null)
+            return ToleranceFile.Read(file);
+
+        // The original always read config/tolerance.conf; it stays optional here.
+        return File.Exists(DefaultToleranceFile) ? ToleranceFile.Read(DefaultToleranceFile) : new LeaderOptions().Tolerance;
+    }
+
+    internal static BalancerStrategy ParseBalancer(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "least_loaded" or "leastloaded" or "least-loaded" => BalancerStrategy.LeastLoaded,
+        "p2c" or "poweroftwochoices" => BalancerStrategy.PowerOfTwoChoices,
+        _ => throw new ConfigurationException($"balancer must be least_loaded or p2c (got '{value}')"),
+    };
+}

@@ -1,0 +1,54 @@
+using System.Net;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Tolerex.Leader.ClientProtocol;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
+using Tolerex.Leader.Membership;
+using Tolerex.Leader.Placement;
+using Tolerex.Leader.Replication;
+
+namespace Tolerex.Leader;
+
+/// <summary>Wires the leader: three Kestrel listeners (HaToKuSe TCP, gRPC for members, HTTP for health) and its services.</summary>
+internal static class LeaderHost
+{
+    public static WebApplicationBuilder AddLeader(this WebApplicationBuilder builder, LeaderOptions options)
+    {
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<MemberRegistry>();
+        builder.Services.AddSingleton<MessageIndex>();
+        builder.Services.AddSingleton<VersionClock>();
+        builder.Services.AddSingleton<IBalancer>(options.Balancer == BalancerStrategy.PowerOfTwoChoices ? new PowerOfTwoChoicesBalancer() : new LeastLoadedBalancer());
+        builder.Services.AddSingleton<ReplicaPlacement>();
+        builder.Services.AddSingleton<ReplicationCoordinator>();
+        builder.Services.AddSingleton<CommandExecutor>();
+        builder.Services.AddHostedService<HeartbeatMonitor>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
+            o.MaxSendMessageSize = options.MaxGrpcMessageBytes;
+        });
+
+        // A partial line is held unconsumed until its end arrives, so the transport must be allowed to
+        // buffer a whole maximum-length line; the parser refuses anything longer.
+        builder.WebHost.UseSockets(o => o.MaxReadBufferSize = options.MaxLineBytes + 64 * 1024);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenAnyIP(options.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
+            kestrel.ListenAnyIP(options.MetricsPort, o => o.Protocols = HttpProtocols.Http1);
+            if (options.TcpListenAddress is "localhost")
+                kestrel.ListenLocalhost(options.TcpPort, o => o.UseConnectionHandler<HaToKuSeConnectionHandler>());
+            else
+                kestrel.Listen(IPAddress.Parse(options.TcpListenAddress), options.TcpPort, o => o.UseConnectionHandler<HaToKuSeConnectionHandler>());
+        });
+        return builder;
+    }
+
+    public static WebApplication MapLeader(this WebApplication app, LeaderOptions options)
+    {
+        app.MapDefaultEndpoints();
+        app.MapGrpcService<MembershipService>();
+        return app;
+    }
+}

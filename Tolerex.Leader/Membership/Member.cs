@@ -1,0 +1,66 @@
+using Grpc.Net.Client;
+using Tolerex.Leader.Placement;
+using Tolerex.Protocol.V1;
+
+namespace Tolerex.Leader.Membership;
+
+/// <summary>
+/// One member as the leader sees it. Members are never removed (as in the original); a member that
+/// stops heartbeating is marked down and comes back on its next heartbeat or registration.
+/// </summary>
+internal sealed class Member(string address, GrpcChannel channel) : IPlacementCandidate
+{
+    private long _lastHeartbeatTicks = Environment.TickCount64;
+    private long _lastHeartbeatUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long _messagesHeld;
+    private long _bytesHeld;
+    private int _inFlight;
+    private volatile bool _alive = true;
+
+    /// <summary>The address the member advertised and the leader dials, normalised to a URL.</summary>
+    public string Address { get; } = address;
+    public string Name { get; set; } = "";
+    public Storage.StorageClient Client { get; } = new(channel);
+    public GrpcChannel Channel { get; } = channel;
+
+    public bool Alive => _alive;
+    public DateTimeOffset LastHeartbeat => DateTimeOffset.FromUnixTimeMilliseconds(Volatile.Read(ref _lastHeartbeatUnixMs));
+    public TimeSpan SinceHeartbeat => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastHeartbeatTicks));
+    public long MessagesHeld => Volatile.Read(ref _messagesHeld);
+    public long BytesHeld => Volatile.Read(ref _bytesHeld);
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    /// <summary>What placement balances on: messages the member reports holding plus copies on their way to it.</summary>
+    public long Load => MessagesHeld + InFlight;
+
+    public void ReportLoad(MemberLoad? load)
+    {
+        if (load is null)
+            return;
+        Volatile.Write(ref _messagesHeld, load.MessagesHeld);
+        Volatile.Write(ref _bytesHeld, load.BytesHeld);
+    }
+
+    /// <summary>Records a heartbeat; returns true when this revived a member that was down.</summary>
+    public bool Touch()
+    {
+        Volatile.Write(ref _lastHeartbeatTicks, Environment.TickCount64);
+        Volatile.Write(ref _lastHeartbeatUnixMs, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+        var wasDown = !_alive;
+        _alive = true;
+        return wasDown;
+    }
+
+    /// <summary>Marks the member down; returns true when it was up.</summary>
+    public bool MarkDown()
+    {
+        var wasUp = _alive;
+        _alive = false;
+        return wasUp;
+    }
+
+    public void BeginPlacement() => Interlocked.Increment(ref _inFlight);
+    public void EndPlacement() => Interlocked.Decrement(ref _inFlight);
+
+    public override string ToString() => Address;
+}

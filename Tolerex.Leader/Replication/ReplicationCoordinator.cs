@@ -1,0 +1,151 @@
+using Google.Protobuf;
+using Grpc.Core;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
+using Tolerex.Leader.Membership;
+using Tolerex.Leader.Placement;
+using Tolerex.Protocol.V1;
+
+namespace Tolerex.Leader.Replication;
+
+/// <summary>
+/// The SET and GET paths: place <c>Tolerance</c> copies in parallel, substitute a member for any copy that
+/// fails, acknowledge only when every copy is stored; read from the indexed replicas in order, failing over.
+/// Holds no lock across any call.
+/// </summary>
+internal sealed partial class ReplicationCoordinator(
+    MemberRegistry registry,
+    ReplicaPlacement placement,
+    MessageIndex index,
+    VersionClock clock,
+    LeaderOptions options,
+    ILogger<ReplicationCoordinator> logger)
+{
+    /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
+    public async Task<bool> SetAsync(long id, ByteString payload)
+    {
+        var need = options.Tolerance;
+        var alive = registry.Alive.Length;
+        if (alive < need)
+        {
+            LogNotEnoughMembers(logger, id, alive, need);
+            return false;
+        }
+
+        var request = new StoreRequest { Id = id, Version = clock.Next(), Payload = payload };
+        var tried = new List<Member>(need + 1);
+        placement.Reserve(need, tried, tried);
+        var pending = new List<Task<(Member Member, bool Stored)>>(tried.Count);
+        foreach (var member in tried)
+            pending.Add(StoreOnAsync(member, request));
+
+        var acked = new List<Member>(need);
+        while (pending.Count > 0)
+        {
+            var done = await Task.WhenAny(pending).ConfigureAwait(false);
+            pending.Remove(done);
+            var (member, stored) = await done.ConfigureAwait(false);
+            if (stored)
+            {
+                acked.Add(member);
+                continue;
+            }
+
+            // Move this copy to a member that has not been tried for this SET yet.
+            var before = tried.Count;
+            placement.Reserve(1, tried, tried);
+            if (tried.Count > before)
+            {
+                LogSubstituted(logger, id, member.Address, tried[^1].Address);
+                pending.Add(StoreOnAsync(tried[^1], request));
+            }
+        }
+
+        if (acked.Count < need)
+        {
+            LogSetFailed(logger, id, acked.Count, need);
+            return false;
+        }
+
+        index.Put(id, new IndexEntry(request.Version, acked.ToArray()));
+        return true;
+    }
+
+    private async Task<(Member, bool)> StoreOnAsync(Member member, StoreRequest request)
+    {
+        try
+        {
+            var reply = await member.Client.StoreAsync(request, deadline: DateTime.UtcNow + options.StoreTimeout).ConfigureAwait(false);
+            member.ReportLoad(reply.Load);
+            return (member, true);
+        }
+        catch (RpcException e)
+        {
+            OnCallFailed(member, e, "store", request.Id);
+            return (member, false);
+        }
+        finally
+        {
+            member.EndPlacement();
+        }
+    }
+
+    /// <summary>Reads the newest acknowledged value of <paramref name="id"/>.</summary>
+    public async Task<ReadResult> GetAsync(long id)
+    {
+        if (!index.TryGet(id, out var entry))
+            return ReadResult.NotFound;
+
+        // Replicas believed alive first, in index order; those marked down only as a last resort,
+        // in case the mark is stale.
+        for (var pass = 0; pass < 2; pass++)
+        {
+            foreach (var replica in entry.Replicas)
+            {
+                if (replica.Alive != (pass == 0))
+                    continue;
+                try
+                {
+                    var reply = await replica.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout).ConfigureAwait(false);
+                    if (reply.Found && reply.Version >= entry.Version)
+                        return new ReadResult(ReadStatus.Found, reply.Payload);
+                    LogStaleReplica(logger, id, replica.Address, reply.Found ? reply.Version : 0, entry.Version);
+                }
+                catch (RpcException e)
+                {
+                    OnCallFailed(replica, e, "retrieve", id);
+                }
+            }
+        }
+
+        LogReadUnavailable(logger, id, entry.Replicas.Length);
+        return ReadResult.Unavailable;
+    }
+
+    private void OnCallFailed(Member member, RpcException e, string operation, long id)
+    {
+        LogCallFailed(logger, operation, id, member.Address, e.StatusCode, e.Status.Detail);
+        // An unreachable member is marked down at once instead of waiting for its heartbeats to time out;
+        // its next heartbeat brings it back.
+        if (e.StatusCode == StatusCode.Unavailable)
+            registry.MarkDown(member, $"{operation} failed: {e.Status.Detail}");
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not enough alive members for replication: id={Id} have={Have} need={Need}")]
+    private static partial void LogNotEnoughMembers(ILogger logger, long id, int have, int need);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica substituted: id={Id} failed={Failed} substitute={Substitute}")]
+    private static partial void LogSubstituted(ILogger logger, long id, string failed, string substitute);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SET failed: id={Id} acked={Acked} need={Need}")]
+    private static partial void LogSetFailed(ILogger logger, long id, int acked, int need);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} id={Id} on {Member} failed: {Status} {Detail}")]
+    private static partial void LogCallFailed(ILogger logger, string operation, long id, string member, StatusCode status, string detail);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Member} has version {Held} of id={Id}, index has {Indexed}; trying the next")]
+    private static partial void LogStaleReplica(ILogger logger, long id, string member, long held, long indexed);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "No replica of id={Id} answered ({Replicas} indexed)")]
+    private static partial void LogReadUnavailable(ILogger logger, long id, int replicas);
+}

@@ -1,0 +1,26 @@
+using Tolerex.Member.Storage;
+
+namespace Tolerex.Member.Configuration;
+
+/// <summary>Every member setting with its default. Bound from the <c>Tolerex:Member</c> section.</summary>
+internal sealed class MemberOptions
+{
+    public const string Section = "Tolerex:Member";
+
+    public int Port { get; set; } = 5556;
+    public int MetricsPort { get; set; } = 9092;
+    public IoMode Io { get; set; } = IoMode.Buffered;
+    /// <summary>Where this member keeps its messages; reused across restarts.</summary>
+    public string DataDir { get; set; } = "";
+    /// <summary>The leader's gRPC address (host:port or URL).</summary>
+    public string LeaderAddress { get; set; } = "localhost:5555";
+    /// <summary>The address this member advertises; the leader dials exactly this.</summary>
+    public string AdvertiseAddress { get; set; } = "";
+    public string Name { get; set; } = "";
+    /// <summary>Largest gRPC message accepted: the leader's maximum line plus framing.</summary>
+    public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024 + 64 * 1024;
+    /// <summary>Longest wait between registration attempts while the leader is unreachable.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Deadline of each register/heartbeat call.</summary>
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(2);
+}

@@ -1,0 +1,55 @@
+using Tolerex.Member.Storage;
+using Tolerex.ServiceDefaults.Configuration;
+
+namespace Tolerex.Member.Configuration;
+
+/// <summary>
+/// Reads <see cref="MemberOptions"/> from .NET configuration and maps the original's flags
+/// (<c>-port</c>, <c>-metrics</c>, <c>-io</c>) and environment names (<c>MEMBER_GRPC_PORT</c>,
+/// <c>MEMBER_METRICS_PORT</c>, <c>MEMBER_IO_MODE</c>, <c>LEADER_ADDR</c>, <c>MEMBER_ADDR</c>) onto it.
+/// </summary>
+internal static class MemberSettings
+{
+    /// <summary>Command-line switches, in both the original's single-dash form and the usual double-dash form.</summary>
+    public static readonly IDictionary<string, string> SwitchMappings = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["-port"] = $"{MemberOptions.Section}:Port",
+        ["--port"] = $"{MemberOptions.Section}:Port",
+        ["-metrics"] = $"{MemberOptions.Section}:MetricsPort",
+        ["--metrics"] = $"{MemberOptions.Section}:MetricsPort",
+        ["-io"] = $"{MemberOptions.Section}:Io",
+        ["--io"] = $"{MemberOptions.Section}:Io",
+        ["-data-dir"] = $"{MemberOptions.Section}:DataDir",
+        ["--data-dir"] = $"{MemberOptions.Section}:DataDir",
+    };
+
+    /// <summary>Aspire's service-discovery key for the leader's "grpc" endpoint (set by WithReference).</summary>
+    public const string DiscoveredLeaderKey = "services:leader:grpc:0";
+
+    public static MemberOptions Load(IConfiguration configuration)
+    {
+        var reader = new SettingReader(configuration, MemberOptions.Section);
+        var d = new MemberOptions();
+        var port = reader.Port("Port", "MEMBER_GRPC_PORT", d.Port);
+        return new MemberOptions
+        {
+            Port = port,
+            MetricsPort = reader.Port("MetricsPort", "MEMBER_METRICS_PORT", d.MetricsPort),
+            Io = ParseIo(reader.Raw("Io", "MEMBER_IO_MODE")),
+            DataDir = reader.Raw("DataDir", null) ?? Path.Combine("data", $"member-{port}"),
+            LeaderAddress = reader.Raw("LeaderAddress", "LEADER_ADDR") ?? configuration[DiscoveredLeaderKey] ?? d.LeaderAddress,
+            AdvertiseAddress = reader.Raw("AdvertiseAddress", "MEMBER_ADDR") ?? $"http://localhost:{port}",
+            Name = reader.Raw("Name", "OTEL_SERVICE_NAME") ?? $"member-{port}",
+            MaxMessageBytes = (int)reader.Number("MaxMessageBytes", d.MaxMessageBytes, 1024, 1024L * 1024 * 1024),
+            MaxRetryDelay = reader.Duration("MaxRetryDelay", d.MaxRetryDelay),
+            CallTimeout = reader.Duration("CallTimeout", d.CallTimeout),
+        };
+    }
+
+    internal static IoMode ParseIo(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "buffered" => IoMode.Buffered,
+        "unbuffered" => IoMode.Unbuffered,
+        _ => throw new ConfigurationException($"io must be buffered or unbuffered (got '{value}')"),
+    };
+}

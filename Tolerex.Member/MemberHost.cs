@@ -1,0 +1,37 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Tolerex.Member.Configuration;
+using Tolerex.Member.Storage;
+
+namespace Tolerex.Member;
+
+/// <summary>Wires a member: the gRPC listener for the leader, an HTTP listener for health, the store and the leader link.</summary>
+internal static class MemberHost
+{
+    public static WebApplicationBuilder AddMember(this WebApplicationBuilder builder, MemberOptions options)
+    {
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<IMessageStore>(sp =>
+            LogStore.Open(options.DataDir, options.Io, sp.GetRequiredService<ILogger<LogStore>>()));
+        builder.Services.AddHostedService<LeaderLink>();
+        builder.Services.AddGrpc(o =>
+        {
+            o.MaxReceiveMessageSize = options.MaxMessageBytes;
+            o.MaxSendMessageSize = options.MaxMessageBytes;
+        });
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.ListenAnyIP(options.Port, o => o.Protocols = HttpProtocols.Http2);
+            kestrel.ListenAnyIP(options.MetricsPort, o => o.Protocols = HttpProtocols.Http1);
+        });
+        return builder;
+    }
+
+    public static WebApplication MapMember(this WebApplication app, MemberOptions options)
+    {
+        app.MapDefaultEndpoints();
+        app.MapGrpcService<StorageService>();
+        // Open (and recover) the store before the leader can send traffic.
+        app.Services.GetRequiredService<IMessageStore>();
+        return app;
+    }
+}

@@ -1,0 +1,35 @@
+namespace Tolerex.Protocol.HaToKuSe;
+
+/// <summary>What a HaToKuSe line asks for.</summary>
+public enum CommandKind
+{
+    /// <summary>An empty or whitespace-only line: answered with a prompt only.</summary>
+    Empty,
+    Set,
+    Get,
+    /// <summary><c>&lt;N&gt; SET &lt;message&gt;</c>: N messages under fresh ids chosen by the leader.</summary>
+    BulkSet,
+    Help,
+    Quit,
+    Ping,
+    Members,
+    /// <summary><c>PROMPT ON|OFF</c>: turns the prompt and banner on or off for this connection.</summary>
+    Prompt,
+    /// <summary>The line could not be understood; <see cref="HaToKuSeCommand.Error"/> says why.</summary>
+    Invalid,
+}
+
+/// <summary>Why a line was rejected. Each maps to exactly one <c>ERROR: …</c> reply.</summary>
+public enum ProtocolError
+{
+    None,
+    SetUsage,
+    GetUsage,
+    BulkUsage,
+    PromptUsage,
+    IdNotNumeric,
+    CountNotValid,
+    UnknownCommand,
+    /// <summary>No line end within the maximum line length; the connection must close.</summary>
+    LineTooLong,
+}

@@ -1,0 +1,48 @@
+using System.Buffers;
+using System.Buffers.Text;
+
+namespace Tolerex.Protocol.HaToKuSe;
+
+/// <summary>Writes replies into an <see cref="IBufferWriter{T}"/> (a PipeWriter on the server), without allocating.</summary>
+public static class HaToKuSeWriter
+{
+    public static void Write(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
+    {
+        var span = writer.GetSpan(bytes.Length);
+        bytes.CopyTo(span);
+        writer.Advance(bytes.Length);
+    }
+
+    /// <summary>A stored message as one reply line.</summary>
+    public static void WriteValue(IBufferWriter<byte> writer, ReadOnlySpan<byte> value)
+    {
+        Write(writer, value);
+        Write(writer, HaToKuSeText.NewLine);
+    }
+
+    public static void WriteNumber(IBufferWriter<byte> writer, long value)
+    {
+        var span = writer.GetSpan(20);
+        Utf8Formatter.TryFormat(value, span, out var written);
+        writer.Advance(written);
+    }
+
+    public static void WriteCountError(IBufferWriter<byte> writer, long maxCount)
+    {
+        Write(writer, "ERROR: count must be between 1 and "u8);
+        WriteNumber(writer, maxCount);
+        Write(writer, HaToKuSeText.NewLine);
+    }
+
+    /// <summary>The bulk reply: <c>OK &lt;count&gt; ids &lt;first&gt;..&lt;last&gt;</c>.</summary>
+    public static void WriteBulkOk(IBufferWriter<byte> writer, long count, long firstId, long lastId)
+    {
+        Write(writer, "OK "u8);
+        WriteNumber(writer, count);
+        Write(writer, " ids "u8);
+        WriteNumber(writer, firstId);
+        Write(writer, ".."u8);
+        WriteNumber(writer, lastId);
+        Write(writer, HaToKuSeText.NewLine);
+    }
+}

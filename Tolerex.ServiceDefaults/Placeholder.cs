@@ -1,1 +1,0 @@
-namespace Tolerex.ServiceDefaults; internal static class Placeholder {}
