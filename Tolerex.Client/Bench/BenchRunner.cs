@@ -1,0 +1,130 @@
+using System.Buffers.Text;
+using System.Diagnostics;
+
+namespace Tolerex.Client.Bench;
+
+internal sealed record BenchOptions(
+    string Host,
+    int Port,
+    int Connections = 50,
+    long Requests = 100_000,
+    TimeSpan? Duration = null,
+    int PayloadBytes = 100,
+    double GetRatio = 0,
+    long KeySpace = 0,
+    long StartId = 1);
+
+internal sealed record BenchResult(
+    string Target,
+    int Connections,
+    int PayloadBytes,
+    long Requests,
+    long Errors,
+    double ElapsedSeconds,
+    double OpsPerSecond,
+    double P50Us,
+    double P95Us,
+    double P99Us,
+    double P999Us);
+
+/// <summary>
+/// Closed-loop load: each connection sends one command and waits for its reply (pipeline depth 1), so
+/// latency is the full round trip a client sees. SET replies other than OK, and any ERROR, count as errors.
+/// </summary>
+internal static class BenchRunner
+{
+    public static async Task<BenchResult> RunAsync(BenchOptions options, IProgress<long>? progress, CancellationToken cancellationToken)
+    {
+        var payload = new byte[options.PayloadBytes];
+        var random = new Random(12345);
+        for (var i = 0; i < payload.Length; i++)
+            payload[i] = (byte)('a' + random.Next(26));
+
+        var keySpace = options.KeySpace > 0 ? options.KeySpace : Math.Max(1, options.Requests);
+        var connections = new LineConnection[options.Connections];
+        for (var i = 0; i < connections.Length; i++)
+            connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, cancellationToken);
+
+        long next = -1;
+        long errors = 0;
+        long done = 0;
+        var latencies = new List<long>[options.Connections];
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var clock = Stopwatch.StartNew();
+        if (options.Duration is { } duration)
+            stop.CancelAfter(duration);
+
+        var workers = Enumerable.Range(0, options.Connections).Select(w => Task.Run(async () =>
+        {
+            var mine = latencies[w] = new List<long>(1024);
+            var connection = connections[w];
+            var command = new byte[options.PayloadBytes + 64];
+            var workerRandom = new Random(w);
+            while (!stop.IsCancellationRequested)
+            {
+                var n = Interlocked.Increment(ref next);
+                if (options.Duration is null && n >= options.Requests)
+                    break;
+                var id = options.StartId + (n % keySpace);
+                var isGet = options.GetRatio > 0 && workerRandom.NextDouble() < options.GetRatio;
+                var length = Format(command, isGet, id, payload);
+                var started = Stopwatch.GetTimestamp();
+                try
+                {
+                    await connection.SendAsync(command.AsMemory(0, length), cancellationToken);
+                    var reply = connection.Line(await connection.ReadLineAsync(cancellationToken));
+                    if (reply.StartsWith("ERROR"u8) || (!isGet && !reply.SequenceEqual("OK"u8)))
+                        Interlocked.Increment(ref errors);
+                }
+                catch (IOException)
+                {
+                    Interlocked.Increment(ref errors);
+                    break;
+                }
+
+                mine.Add(Stopwatch.GetTimestamp() - started);
+                progress?.Report(Interlocked.Increment(ref done));
+            }
+        }, CancellationToken.None)).ToArray();
+
+        await Task.WhenAll(workers);
+        var elapsed = clock.Elapsed.TotalSeconds;
+        foreach (var c in connections)
+            await c.DisposeAsync();
+
+        var all = latencies.Where(l => l is not null).SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        return new BenchResult("tolerex", options.Connections, options.PayloadBytes, all.Length, errors, elapsed,
+            all.Length / elapsed, Percentile(all, 50), Percentile(all, 95), Percentile(all, 99), Percentile(all, 99.9));
+    }
+
+    /// <summary>Nearest-rank percentile of sorted Stopwatch tick durations, in microseconds.</summary>
+    internal static double Percentile(long[] sortedTicks, double percentile)
+    {
+        if (sortedTicks.Length == 0)
+            return 0;
+        var rank = (int)Math.Ceiling(percentile / 100 * sortedTicks.Length);
+        var ticks = sortedTicks[Math.Clamp(rank - 1, 0, sortedTicks.Length - 1)];
+        return ticks * 1_000_000.0 / Stopwatch.Frequency;
+    }
+
+    private static int Format(byte[] destination, bool isGet, long id, byte[] payload)
+    {
+        var span = destination.AsSpan();
+        var pos = 0;
+        (isGet ? "GET "u8 : "SET "u8).CopyTo(span);
+        pos += 4;
+        Utf8Formatter.TryFormat(id, span[pos..], out var written);
+        pos += written;
+        if (!isGet)
+        {
+            span[pos++] = (byte)' ';
+            payload.CopyTo(span[pos..]);
+            pos += payload.Length;
+        }
+
+        span[pos++] = (byte)'\r';
+        span[pos++] = (byte)'\n';
+        return pos;
+    }
+}

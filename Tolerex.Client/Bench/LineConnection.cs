@@ -1,0 +1,83 @@
+using System.Net.Sockets;
+using System.Text;
+
+namespace Tolerex.Client.Bench;
+
+/// <summary>
+/// A HaToKuSe connection for programs: PROMPT OFF at once, then exactly one CRLF line per SET/GET/PING reply.
+/// Reads into one reusable buffer and finds line ends by scanning; nothing is allocated per request.
+/// </summary>
+internal sealed class LineConnection : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private byte[] _buffer = new byte[64 * 1024];
+    private int _start;
+    private int _end;
+
+    private LineConnection(Socket socket) => _socket = socket;
+
+    public static async Task<LineConnection> OpenAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(host, port, cancellationToken);
+        var connection = new LineConnection(socket);
+        await connection.SendAsync("PROMPT OFF\r\n"u8.ToArray(), cancellationToken);
+        // The banner (if any) ends with the prompt, so the OK arrives on the prompt's line.
+        while (!connection.Line(await connection.ReadLineAsync(cancellationToken)).EndsWith("OK"u8))
+        {
+        }
+
+        return connection;
+    }
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+    {
+        while (!bytes.IsEmpty)
+        {
+            var n = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken);
+            bytes = bytes[n..];
+        }
+    }
+
+    /// <summary>Reads the next line; returns its (start, length) in the internal buffer, CRLF excluded.</summary>
+    public async ValueTask<(int Start, int Length)> ReadLineAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var lf = Array.IndexOf(_buffer, (byte)'\n', _start, _end - _start);
+            if (lf >= 0)
+            {
+                var start = _start;
+                var length = lf - start;
+                if (length > 0 && _buffer[lf - 1] == (byte)'\r')
+                    length--;
+                _start = lf + 1;
+                return (start, length);
+            }
+
+            if (_start > 0)
+            {
+                Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+                _end -= _start;
+                _start = 0;
+            }
+
+            if (_end == _buffer.Length)
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            var n = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+            if (n == 0)
+                throw new IOException("server closed the connection");
+            _end += n;
+        }
+    }
+
+    public ReadOnlySpan<byte> Line((int Start, int Length) line) => _buffer.AsSpan(line.Start, line.Length);
+
+    public string LineText((int Start, int Length) line) => Encoding.UTF8.GetString(Line(line));
+
+    public ValueTask DisposeAsync()
+    {
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
