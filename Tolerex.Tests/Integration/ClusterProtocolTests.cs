@@ -134,6 +134,40 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task The_interactive_client_exits_cleanly_at_end_of_input()
+    {
+        var input = new StringReader("SET 500 from the client\nGET 500\n"); // no QUIT
+        using var output = new MemoryStream();
+        var session = new Tolerex.Client.InteractiveSession(input, output, TextWriter.Null);
+        var exit = await session.RunAsync([(cluster.Host, cluster.Port)], TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+        Assert.Equal(0, exit);
+        var text = Encoding.UTF8.GetString(output.ToArray());
+        Assert.Contains("TOLEREX - Leader Node", text, StringComparison.Ordinal);
+        Assert.Contains("tolerex> OK\r\ntolerex> from the client\r\ntolerex> Bye\r\n", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_interactive_client_reports_an_unreachable_leader()
+    {
+        var error = new StringWriter();
+        var session = new Tolerex.Client.InteractiveSession(new StringReader(""), Stream.Null, error);
+        var exit = await session.RunAsync([("127.0.0.1", Integration.NodeProcess.FreePort())], TestContext.Current.CancellationToken);
+        Assert.Equal(1, exit);
+        Assert.Contains("no Tolerex leader reachable", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Bench_counts_successful_sets()
+    {
+        var result = await Tolerex.Client.Bench.BenchRunner.RunAsync(
+            new(cluster.Host, cluster.Port, Connections: 4, Requests: 200, StartId: 10_000), null, TestContext.Current.CancellationToken);
+        Assert.Equal((200L, 0L), (result.Requests, result.Errors));
+        Assert.True(result.P50Us > 0 && result.P99Us >= result.P50Us);
+        await using var c = await cluster.ConnectAsync();
+        Assert.Equal(100, (await c.CommandAsync("GET 10150")).Length);
+    }
+
+    [Fact]
     public async Task Members_lists_every_member_with_its_state()
     {
         var members = await cluster.MembersAsync();

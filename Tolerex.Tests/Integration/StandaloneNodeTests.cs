@@ -1,0 +1,87 @@
+namespace Tolerex.Tests.Integration;
+
+/// <summary>The original's manual launch: leader and members as plain processes configured by environment and flags.</summary>
+public class StandaloneNodeTests
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    [Theory]
+    [InlineData("TOLERANCE", "0", "tolerance must be greater than 0")]
+    [InlineData("TOLERANCE", "two", "tolerance must be a valid integer")]
+    [InlineData("TOLERANCE_CONF", "/nonexistent/tolerance.conf", "cannot read tolerance file")]
+    [InlineData("BALANCER_STRATEGY", "random", "balancer must be least_loaded or p2c")]
+    [InlineData("LEADER_TCP_PORT", "99999", "LEADER_TCP_PORT")]
+    public async Task Leader_refuses_bad_configuration_with_a_clear_message(string key, string value, string message)
+    {
+        await using var leader = NodeProcess.Start("Tolerex.Leader", [], new Dictionary<string, string> { [key] = value });
+        Assert.Equal(2, await leader.WaitForExitAsync(Timeout));
+        Assert.Contains(message, leader.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Leader_reads_the_tolerance_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("tolerex-conf-").FullName;
+        Directory.CreateDirectory(Path.Combine(dir, "config"));
+        await File.WriteAllTextAsync(Path.Combine(dir, "config", "tolerance.conf"), "TOLERANCE=-1", TestContext.Current.CancellationToken);
+        await using var leader = NodeProcess.Start("Tolerex.Leader", [], new Dictionary<string, string>(), workingDirectory: dir);
+        Assert.Equal(2, await leader.WaitForExitAsync(Timeout));
+        Assert.Contains("config/tolerance.conf: tolerance must be greater than 0", leader.Output, StringComparison.Ordinal);
+        Directory.Delete(dir, recursive: true);
+    }
+
+    [Fact]
+    public async Task Member_refuses_an_unknown_io_mode()
+    {
+        await using var member = NodeProcess.Start("Tolerex.Member", ["-io=turbo"], new Dictionary<string, string>());
+        Assert.Equal(2, await member.WaitForExitAsync(Timeout));
+        Assert.Contains("io must be buffered or unbuffered", member.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_member_started_before_the_leader_keeps_retrying_and_survives_a_leader_restart()
+    {
+        var data = Directory.CreateTempSubdirectory("tolerex-standalone-").FullName;
+        int grpc = NodeProcess.FreePort(), tcp = NodeProcess.FreePort(), metrics = NodeProcess.FreePort();
+        int memberPort = NodeProcess.FreePort(), memberMetrics = NodeProcess.FreePort();
+        var leaderEnv = new Dictionary<string, string>
+        {
+            ["LEADER_GRPC_PORT"] = $"{grpc}",
+            ["LEADER_TCP_PORT"] = $"{tcp}",
+            ["LEADER_METRICS_PORT"] = $"{metrics}",
+            ["TOLERANCE"] = "1",
+        };
+
+        await using var member = NodeProcess.Start("Tolerex.Member",
+            [$"-port={memberPort}", "--metrics", $"{memberMetrics}", "--data-dir", data],
+            new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{grpc}" });
+        await member.WaitForOutputAsync("unreachable", Timeout);
+
+        await using (var leader = NodeProcess.Start("Tolerex.Leader", [], leaderEnv))
+        {
+            await WaitForMemberAsync(tcp, memberPort);
+            await using var c = await HaToKuSeConnection.OpenAsync("localhost", tcp);
+            Assert.Equal("OK", await c.CommandAsync("SET 7 standalone"));
+            Assert.Equal("standalone", await c.CommandAsync("GET 7"));
+            leader.Kill();
+        }
+
+        Assert.False(member.HasExited);
+        await using var restarted = NodeProcess.Start("Tolerex.Leader", [], leaderEnv);
+        // The new leader knows nothing; the member's next heartbeat is told so and it registers again.
+        await WaitForMemberAsync(tcp, memberPort);
+        Assert.False(member.HasExited);
+        Directory.Delete(data, recursive: true);
+    }
+
+    private static Task WaitForMemberAsync(int tcpPort, int memberPort) =>
+        ClusterFixture.WaitUntilAsync(async () =>
+        {
+            await using var c = await HaToKuSeConnection.OpenAsync("localhost", tcpPort);
+            await c.SendAsync("MEMBERS\r\n");
+            var alive = false;
+            for (var line = await c.ReadLineAsync(); line != "END"; line = await c.ReadLineAsync())
+                alive |= line.StartsWith($"http://localhost:{memberPort} ", StringComparison.Ordinal) && line.Contains("alive=true", StringComparison.Ordinal);
+            return alive;
+        }, Timeout, $"member on port {memberPort} registered and alive");
+}
