@@ -1,0 +1,88 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
+using Tolerex.Leader.Membership;
+using Tolerex.Leader.Placement;
+using Tolerex.Leader.Replication;
+using Tolerex.Protocol.V1;
+using Tolerex.Tests.Integration;
+
+namespace Tolerex.Tests.Leader;
+
+/// <summary>
+/// The leader's SET/GET paths against two real member processes and one address where nothing listens,
+/// made the most attractive placement target on purpose.
+/// </summary>
+public sealed class ReplicaSubstitutionTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("tolerex-subst-").FullName;
+    private readonly List<NodeProcess> _members = [];
+    private readonly LeaderOptions _options = new() { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1) };
+    private MemberRegistry _registry = null!;
+    private MessageIndex _index = null!;
+    private ReplicationCoordinator _coordinator = null!;
+    private Tolerex.Leader.Membership.Member _dead = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _registry = new MemberRegistry(_options, NullLogger<MemberRegistry>.Instance);
+        _index = new MessageIndex();
+        _coordinator = new ReplicationCoordinator(_registry, new ReplicaPlacement(_registry, new LeastLoadedBalancer()), _index,
+            new VersionClock(), _options, NullLogger<ReplicationCoordinator>.Instance);
+
+        // Lowest load and lowest address: least_loaded picks it first for every SET.
+        _dead = _registry.Register($"http://127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
+        for (var i = 0; i < 2; i++)
+        {
+            var port = NodeProcess.FreePort();
+            // No leader exists here; the members keep retrying registration, which is fine for this test.
+            var member = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, $"m{i}")],
+                new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}" });
+            _members.Add(member);
+            await member.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
+            _registry.Register($"http://localhost:{port}", $"live{i}", new MemberLoad { MessagesHeld = 1000 });
+        }
+    }
+
+    [Fact]
+    public async Task A_copy_aimed_at_an_unreachable_member_moves_to_another_and_the_set_is_acknowledged()
+    {
+        Assert.True(await _coordinator.SetAsync(42, ByteString.CopyFromUtf8("moved")));
+
+        Assert.True(_index.TryGet(42, out var entry));
+        Assert.Equal(2, entry.Replicas.Length);
+        Assert.DoesNotContain(_dead, entry.Replicas);
+        Assert.False(_dead.Alive); // marked down at once, not after heartbeat timeout
+        var read = await _coordinator.GetAsync(42);
+        Assert.Equal((ReadStatus.Found, "moved"), (read.Status, read.Payload!.ToStringUtf8()));
+    }
+
+    [Fact]
+    public async Task With_fewer_reachable_members_than_tolerance_the_set_is_refused_not_acknowledged()
+    {
+        _members[1].Kill();
+        Assert.False(await _coordinator.SetAsync(43, ByteString.CopyFromUtf8("too few")));
+        Assert.False(_index.TryGet(43, out _));
+        Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(43)).Status);
+    }
+
+    [Fact]
+    public async Task A_read_fails_over_to_the_next_replica_when_the_first_has_crashed()
+    {
+        Assert.True(await _coordinator.SetAsync(44, ByteString.CopyFromUtf8("survives")));
+        _index.TryGet(44, out var entry);
+        var first = _members.Single(m => entry.Replicas[0].Name == $"live{_members.IndexOf(m)}");
+        first.Kill();
+        var read = await _coordinator.GetAsync(44);
+        Assert.Equal((ReadStatus.Found, "survives"), (read.Status, read.Payload!.ToStringUtf8()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var m in _members)
+            await m.DisposeAsync();
+        _registry.Dispose();
+        Directory.Delete(_data, recursive: true);
+    }
+}
