@@ -91,7 +91,12 @@ internal sealed partial class CommandExecutor(
 
         var count = command.Count;
         var payload = ByteString.CopyFrom(command.Payload.ToArray());
-        var first = index.ReserveIds(count);
+        if (!index.TryReserveIds(count, out var first))
+        {
+            HaToKuSeWriter.Write(output, "ERROR: store failed (no free ids left above the highest id)\r\n"u8);
+            return;
+        }
+
         long stored = 0;
         await Parallel.ForAsync(0L, count, new ParallelOptions { MaxDegreeOfParallelism = options.BulkConcurrency }, async (i, _) =>
         {

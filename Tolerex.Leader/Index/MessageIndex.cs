@@ -42,36 +42,24 @@ internal sealed class MessageIndex
                 break;
         }
 
-        RaiseMaxId(id);
+        Atomic.Max(ref _maxId, id);
         return true;
     }
 
     /// <summary>
-    /// Reserves <paramref name="count"/> consecutive fresh ids above every id indexed or reserved so far and
-    /// returns the first. Concurrent bulk commands therefore never share ids.
+    /// Reserves <paramref name="count"/> consecutive fresh ids above every id indexed or reserved so far.
+    /// Concurrent bulk commands therefore never share ids. False when the id space above is too small.
     /// </summary>
-    public long ReserveIds(long count)
+    public bool TryReserveIds(long count, out long first)
     {
         while (true)
         {
             var reserved = Volatile.Read(ref _reservedTo);
-            var first = Math.Max(reserved, MaxId) + 1;
-            if (first > long.MaxValue - count)
-                throw new InvalidOperationException("the id space is exhausted");
+            first = Math.Max(reserved, MaxId) + 1;
+            if (first <= 0 || first > long.MaxValue - count + 1)
+                return false;
             if (Interlocked.CompareExchange(ref _reservedTo, first + count - 1, reserved) == reserved)
-                return first;
-        }
-    }
-
-    private void RaiseMaxId(long id)
-    {
-        var seen = Volatile.Read(ref _maxId);
-        while (id > seen)
-        {
-            var previous = Interlocked.CompareExchange(ref _maxId, id, seen);
-            if (previous == seen)
-                return;
-            seen = previous;
+                return true;
         }
     }
 }

@@ -10,15 +10,5 @@ internal sealed class VersionClock
 
     public long Next() => Interlocked.Increment(ref _last);
 
-    public void Observe(long version)
-    {
-        var seen = Volatile.Read(ref _last);
-        while (version > seen)
-        {
-            var previous = Interlocked.CompareExchange(ref _last, version, seen);
-            if (previous == seen)
-                return;
-            seen = previous;
-        }
-    }
+    public void Observe(long version) => Atomic.Max(ref _last, version);
 }
