@@ -14,6 +14,8 @@ internal sealed record ClusterSettings(int Members, int Tolerance, string Balanc
         var tolerance = Number(configuration, "tolerance", 2);
         var balancer = OneOf(configuration, "balancer", "least_loaded", "least_loaded", "p2c");
         var io = OneOf(configuration, "io", "buffered", "buffered", "unbuffered");
+        if (tolerance > members)
+            throw new InvalidOperationException($"Parameter 'tolerance' ({tolerance}) cannot exceed 'members' ({members}): every SET would be refused.");
         // Outside the source tree's project folders, ignored by git, and kept across AppHost restarts.
         var dataRoot = configuration["Tolerex:DataRoot"] is { Length: > 0 } root
             ? Path.GetFullPath(root)

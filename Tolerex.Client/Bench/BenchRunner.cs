@@ -1,5 +1,6 @@
-using System.Buffers.Text;
+using System.Buffers;
 using System.Diagnostics;
+using Tolerex.Protocol.HaToKuSe;
 
 namespace Tolerex.Client.Bench;
 
@@ -58,7 +59,7 @@ internal static class BenchRunner
         {
             var mine = latencies[w] = new List<long>(1024);
             var connection = connections[w];
-            var command = new byte[options.PayloadBytes + 64];
+            var command = new ArrayBufferWriter<byte>(options.PayloadBytes + 64);
             var workerRandom = new Random(w);
             while (!stop.IsCancellationRequested)
             {
@@ -67,11 +68,15 @@ internal static class BenchRunner
                     break;
                 var id = options.StartId + (n % keySpace);
                 var isGet = options.GetRatio > 0 && workerRandom.NextDouble() < options.GetRatio;
-                var length = Format(command, isGet, id, payload);
+                command.ResetWrittenCount();
+                if (isGet)
+                    HaToKuSeWriter.WriteGet(command, id);
+                else
+                    HaToKuSeWriter.WriteSet(command, id, payload);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
-                    await connection.SendAsync(command.AsMemory(0, length), cancellationToken);
+                    await connection.SendAsync(command.WrittenMemory, cancellationToken);
                     var reply = connection.Line(await connection.ReadLineAsync(cancellationToken));
                     if (reply.StartsWith("ERROR"u8) || (!isGet && !reply.SequenceEqual("OK"u8)))
                         Interlocked.Increment(ref errors);
@@ -107,25 +112,5 @@ internal static class BenchRunner
         var rank = (int)Math.Ceiling(percentile * sortedTicks.Length / 100 - 1e-9);
         var ticks = sortedTicks[Math.Clamp(rank - 1, 0, sortedTicks.Length - 1)];
         return ticks * 1_000_000.0 / Stopwatch.Frequency;
-    }
-
-    private static int Format(byte[] destination, bool isGet, long id, byte[] payload)
-    {
-        var span = destination.AsSpan();
-        var pos = 0;
-        (isGet ? "GET "u8 : "SET "u8).CopyTo(span);
-        pos += 4;
-        Utf8Formatter.TryFormat(id, span[pos..], out var written);
-        pos += written;
-        if (!isGet)
-        {
-            span[pos++] = (byte)' ';
-            payload.CopyTo(span[pos..]);
-            pos += payload.Length;
-        }
-
-        span[pos++] = (byte)'\r';
-        span[pos++] = (byte)'\n';
-        return pos;
     }
 }

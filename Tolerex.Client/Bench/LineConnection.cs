@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Tolerex.Protocol.HaToKuSe;
 
 namespace Tolerex.Client.Bench;
 
@@ -23,7 +24,7 @@ internal sealed class LineConnection : IAsyncDisposable
         var connection = new LineConnection(socket);
         await connection.SendAsync("PROMPT OFF\r\n"u8.ToArray(), cancellationToken);
         // The banner (if any) ends with the prompt, so the OK arrives on the prompt's line.
-        while (!connection.Line(await connection.ReadLineAsync(cancellationToken)).EndsWith("OK"u8))
+        while (!connection.Line(await connection.ReadLineAsync(cancellationToken)).EndsWith(HaToKuSeText.Ok[..^2]))
         {
         }
 

@@ -27,8 +27,8 @@ internal sealed partial class CommandExecutor(
                 break;
             case CommandKind.Set:
                 {
-                    // The payload is a view of the receive buffer; gRPC needs its own copy anyway.
-                    var stored = await replication.SetAsync(command.Id, ByteString.CopyFrom(command.Payload.ToArray()));
+                    // The payload is a view of the receive buffer: copy it once, and let gRPC use that copy.
+                    var stored = await replication.SetAsync(command.Id, UnsafeByteOperations.UnsafeWrap(command.Payload.ToArray()));
                     HaToKuSeWriter.Write(output, stored ? HaToKuSeText.Ok : HaToKuSeText.StoreFailed);
                     break;
                 }
@@ -90,7 +90,7 @@ internal sealed partial class CommandExecutor(
         }
 
         var count = command.Count;
-        var payload = ByteString.CopyFrom(command.Payload.ToArray());
+        var payload = UnsafeByteOperations.UnsafeWrap(command.Payload.ToArray());
         if (!index.TryReserveIds(count, out var first))
         {
             HaToKuSeWriter.Write(output, "ERROR: store failed (no free ids left above the highest id)\r\n"u8);

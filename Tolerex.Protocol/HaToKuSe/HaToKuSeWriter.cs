@@ -3,7 +3,10 @@ using System.Buffers.Text;
 
 namespace Tolerex.Protocol.HaToKuSe;
 
-/// <summary>Writes replies into an <see cref="IBufferWriter{T}"/> (a PipeWriter on the server), without allocating.</summary>
+/// <summary>
+/// Writes HaToKuSe replies (server side) and commands (client side) into an <see cref="IBufferWriter{T}"/>,
+/// without allocating.
+/// </summary>
 public static class HaToKuSeWriter
 {
     public static void Write(IBufferWriter<byte> writer, ReadOnlySpan<byte> bytes)
@@ -43,6 +46,24 @@ public static class HaToKuSeWriter
         WriteNumber(writer, firstId);
         Write(writer, ".."u8);
         WriteNumber(writer, lastId);
+        Write(writer, HaToKuSeText.NewLine);
+    }
+
+    /// <summary>A <c>SET &lt;id&gt; &lt;message&gt;</c> command line (the message must not contain CR or LF).</summary>
+    public static void WriteSet(IBufferWriter<byte> writer, long id, ReadOnlySpan<byte> message)
+    {
+        Write(writer, "SET "u8);
+        WriteNumber(writer, id);
+        Write(writer, " "u8);
+        Write(writer, message);
+        Write(writer, HaToKuSeText.NewLine);
+    }
+
+    /// <summary>A <c>GET &lt;id&gt;</c> command line.</summary>
+    public static void WriteGet(IBufferWriter<byte> writer, long id)
+    {
+        Write(writer, "GET "u8);
+        WriteNumber(writer, id);
         Write(writer, HaToKuSeText.NewLine);
     }
 }

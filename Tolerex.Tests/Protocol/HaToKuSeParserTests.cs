@@ -199,6 +199,20 @@ public class HaToKuSeParserTests
         Assert.Equal(9, input.Length);
     }
 
+    [Theory]
+    [InlineData(0L, "")]
+    [InlineData(long.MinValue, "  spaced\tout  ")]
+    [InlineData(4294967297L, "x")]
+    public void Commands_written_by_the_client_side_writer_parse_back(long id, string message)
+    {
+        var writer = new ArrayBufferWriter<byte>();
+        HaToKuSeWriter.WriteSet(writer, id, Encoding.UTF8.GetBytes(message));
+        HaToKuSeWriter.WriteGet(writer, id);
+        var commands = ParseAll(new ReadOnlySequence<byte>(writer.WrittenMemory));
+        Assert.Equal((CommandKind.Set, id, message), (commands[0].Kind, commands[0].Id, Text(commands[0])));
+        Assert.Equal((CommandKind.Get, id), (commands[1].Kind, commands[1].Id));
+    }
+
     private static ReadOnlySequence<byte> Segmented(byte[] bytes, params int[] cuts)
     {
         var bounds = cuts.Prepend(0).Append(bytes.Length).Distinct().Order().ToArray();
