@@ -55,7 +55,8 @@ public static class Extensions
                     o.Filter = context =>
                         !context.Request.Path.StartsWithSegments(HealthEndpointPath)
                         && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
-                .AddGrpcClientInstrumentation()
+                // One span per gRPC call, not a second HTTP span under it.
+                .AddGrpcClientInstrumentation(o => o.SuppressDownstreamInstrumentation = true)
                 .AddHttpClientInstrumentation());
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

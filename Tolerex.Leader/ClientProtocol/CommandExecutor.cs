@@ -7,6 +7,7 @@ using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Replication;
+using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.HaToKuSe;
 
 namespace Tolerex.Leader.ClientProtocol;
@@ -27,6 +28,8 @@ internal sealed partial class CommandExecutor(
                 break;
             case CommandKind.Set:
                 {
+                    using var activity = LeaderTelemetry.Source.StartActivity("SET");
+                    activity?.SetTag("tolerex.id", command.Id);
                     // The payload is a view of the receive buffer: copy it once, and let gRPC use that copy.
                     var stored = await replication.SetAsync(command.Id, UnsafeByteOperations.UnsafeWrap(command.Payload.ToArray()));
                     HaToKuSeWriter.Write(output, stored ? HaToKuSeText.Ok : HaToKuSeText.StoreFailed);
@@ -35,6 +38,8 @@ internal sealed partial class CommandExecutor(
 
             case CommandKind.Get:
                 {
+                    using var activity = LeaderTelemetry.Source.StartActivity("GET");
+                    activity?.SetTag("tolerex.id", command.Id);
                     var read = await replication.GetAsync(command.Id);
                     if (read.Status == ReadStatus.Found)
                         HaToKuSeWriter.WriteValue(output, read.Payload!.Span);
