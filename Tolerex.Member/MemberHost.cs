@@ -11,7 +11,14 @@ internal static class MemberHost
     {
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<IMessageStore>(sp =>
-            LogStore.Open(options.DataDir, options.Io, sp.GetRequiredService<ILogger<LogStore>>()));
+            LogStore.Open(options.DataDir, new LogStoreOptions
+            {
+                Io = options.Io,
+                Durability = options.Durability,
+                SegmentBytes = options.SegmentBytes,
+                CompactionThreshold = options.CompactionThreshold,
+                CompactionMinBytes = options.CompactionMinBytes,
+            }, sp.GetRequiredService<ILogger<LogStore>>()));
         builder.Services.AddHostedService<LeaderLink>();
         builder.Services.AddGrpc(o =>
         {

@@ -23,6 +23,12 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
             : new RetrieveReply { Found = false };
     }
 
+    public override async Task<DeleteReply> Delete(DeleteRequest request, ServerCallContext context)
+    {
+        var deleted = await store.DeleteAsync(request.Id, request.Version, CancellationToken.None);
+        return new DeleteReply { Deleted = deleted, Load = LoadOf(store.Stats) };
+    }
+
     public static MemberLoad LoadOf(StoreStats stats) =>
         new() { MessagesHeld = stats.MessagesHeld, BytesHeld = stats.BytesHeld, MaxVersion = stats.MaxVersion };
 }

@@ -10,6 +10,11 @@ internal sealed class MemberOptions
     public int Port { get; set; } = 5556;
     public int MetricsPort { get; set; } = 9092;
     public IoMode Io { get; set; } = IoMode.Buffered;
+    /// <summary>fsync (ack after the sync that covers a write) or os (ack after hand-off to the OS).</summary>
+    public Durability Durability { get; set; } = Durability.Fsync;
+    public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
+    public double CompactionThreshold { get; set; } = 0.5;
+    public long CompactionMinBytes { get; set; } = 16L * 1024 * 1024;
     /// <summary>Where this member keeps its messages; reused across restarts.</summary>
     public string DataDir { get; set; } = "";
     /// <summary>The leader's gRPC address (host:port or URL).</summary>

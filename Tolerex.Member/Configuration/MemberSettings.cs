@@ -21,6 +21,8 @@ internal static class MemberSettings
         ["--io"] = $"{MemberOptions.Section}:Io",
         ["-data-dir"] = $"{MemberOptions.Section}:DataDir",
         ["--data-dir"] = $"{MemberOptions.Section}:DataDir",
+        ["-durability"] = $"{MemberOptions.Section}:Durability",
+        ["--durability"] = $"{MemberOptions.Section}:Durability",
     };
 
     /// <summary>Aspire's service-discovery key for the leader's "grpc" endpoint (set by WithReference).</summary>
@@ -36,6 +38,10 @@ internal static class MemberSettings
             Port = port,
             MetricsPort = reader.Port("MetricsPort", "MEMBER_METRICS_PORT", d.MetricsPort),
             Io = ParseIo(reader.Raw("Io", "MEMBER_IO_MODE")),
+            Durability = ParseDurability(reader.Raw("Durability", null)),
+            SegmentBytes = reader.Number("SegmentBytes", d.SegmentBytes, 4096, 1L << 30),
+            CompactionThreshold = reader.Number("CompactionThresholdPercent", (long)(d.CompactionThreshold * 100), 1, 99) / 100.0,
+            CompactionMinBytes = reader.Number("CompactionMinBytes", d.CompactionMinBytes, 0, long.MaxValue),
             DataDir = reader.Raw("DataDir", null) ?? Path.Combine("data", $"member-{port}"),
             LeaderAddress = reader.Raw("LeaderAddress", "LEADER_ADDR") ?? configuration[DiscoveredLeaderKey] ?? d.LeaderAddress,
             AdvertiseAddress = reader.Raw("AdvertiseAddress", "MEMBER_ADDR") ?? $"http://localhost:{port}",
@@ -45,6 +51,13 @@ internal static class MemberSettings
             CallTimeout = reader.Duration("CallTimeout", d.CallTimeout),
         };
     }
+
+    internal static Durability ParseDurability(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "fsync" => Durability.Fsync,
+        "os" => Durability.Os,
+        _ => throw new ConfigurationException($"durability must be fsync or os (got '{value}')"),
+    };
 
     internal static IoMode ParseIo(string? value) => value?.Trim().ToLowerInvariant() switch
     {

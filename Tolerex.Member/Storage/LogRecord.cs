@@ -1,55 +1,89 @@
 using System.Buffers.Binary;
+using Tolerex.Protocol.Storage;
 
 namespace Tolerex.Member.Storage;
 
+internal enum RecordKind : byte
+{
+    /// <summary>Never written: a request to the writer (seal the active segment and compact).</summary>
+    Control = 0,
+    Value = 1,
+    Tombstone = 2,
+}
+
 /// <summary>
-/// One self-describing record of the message log (little endian):
+/// One self-describing record of a segment file (little endian):
 /// <code>
-/// [0]      format version (1)
-/// [1]      kind (1 = value)
-/// [2..10)  id          int64
-/// [10..18) version     int64
-/// [18..22) payload length int32
-/// [22..)   payload
-/// [..+4)   CRC32C over every byte before it
+/// [0..2)   magic "TX"  (lets recovery find the next record after a damaged one)
+/// [2]      format version (2)
+/// [3]      kind: 1 = value, 2 = tombstone
+/// [4..12)  id               int64
+/// [12..20) version          int64
+/// [20..24) payload length   int32
+/// [24..)   payload
+/// [..+4)   CRC-32C over every byte before it
 /// </code>
 /// </summary>
 internal static class LogRecord
 {
-    public const byte FormatVersion = 1;
-    public const byte KindValue = 1;
-    public const int HeaderSize = 22;
+    public const byte FormatVersion = 2;
+    public const int HeaderSize = 24;
     public const int TrailerSize = 4;
-    /// <summary>Upper bound on a payload, so a corrupt length field cannot make recovery allocate gigabytes.</summary>
-    public const int MaxPayload = 512 * 1024 * 1024;
+    /// <summary>Upper bound on a payload, so a corrupt length field cannot make recovery read gigabytes.</summary>
+    public const int MaxPayload = 256 * 1024 * 1024;
 
     public static int SizeOf(int payloadLength) => HeaderSize + payloadLength + TrailerSize;
 
-    public static void Write(Span<byte> destination, long id, long version, ReadOnlySpan<byte> payload)
+    public static void Write(Span<byte> destination, RecordKind kind, long id, long version, ReadOnlySpan<byte> payload)
     {
-        destination[0] = FormatVersion;
-        destination[1] = KindValue;
-        BinaryPrimitives.WriteInt64LittleEndian(destination[2..], id);
-        BinaryPrimitives.WriteInt64LittleEndian(destination[10..], version);
-        BinaryPrimitives.WriteInt32LittleEndian(destination[18..], payload.Length);
+        destination[0] = (byte)'T';
+        destination[1] = (byte)'X';
+        destination[2] = FormatVersion;
+        destination[3] = (byte)kind;
+        BinaryPrimitives.WriteInt64LittleEndian(destination[4..], id);
+        BinaryPrimitives.WriteInt64LittleEndian(destination[12..], version);
+        BinaryPrimitives.WriteInt32LittleEndian(destination[20..], payload.Length);
         payload.CopyTo(destination[HeaderSize..]);
         var body = destination[..(HeaderSize + payload.Length)];
         BinaryPrimitives.WriteUInt32LittleEndian(destination[body.Length..], Crc32C.Compute(body));
     }
 
-    /// <summary>Reads a header; false when it cannot start a valid record (unknown format or kind, impossible length).</summary>
-    public static bool TryReadHeader(ReadOnlySpan<byte> header, out long id, out long version, out int payloadLength)
+    /// <summary>A record that starts at the beginning of <paramref name="data"/>, if it is complete and intact.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> data, out RecordKind kind, out long id, out long version, out int payloadLength)
     {
-        id = BinaryPrimitives.ReadInt64LittleEndian(header[2..]);
-        version = BinaryPrimitives.ReadInt64LittleEndian(header[10..]);
-        payloadLength = BinaryPrimitives.ReadInt32LittleEndian(header[18..]);
-        return header[0] == FormatVersion && header[1] == KindValue && payloadLength is >= 0 and <= MaxPayload;
+        kind = default;
+        id = version = 0;
+        payloadLength = 0;
+        if (data.Length < HeaderSize + TrailerSize || data[0] != (byte)'T' || data[1] != (byte)'X' || data[2] != FormatVersion)
+            return false;
+        kind = (RecordKind)data[3];
+        payloadLength = BinaryPrimitives.ReadInt32LittleEndian(data[20..]);
+        if (kind is not (RecordKind.Value or RecordKind.Tombstone) || payloadLength is < 0 or > MaxPayload || SizeOf(payloadLength) > data.Length)
+            return false;
+        var body = data[..(HeaderSize + payloadLength)];
+        if (BinaryPrimitives.ReadUInt32LittleEndian(data[body.Length..]) != Crc32C.Compute(body))
+            return false;
+        id = BinaryPrimitives.ReadInt64LittleEndian(data[4..]);
+        version = BinaryPrimitives.ReadInt64LittleEndian(data[12..]);
+        return true;
     }
 
-    /// <summary>Checks the CRC of a whole record (header, payload, trailer).</summary>
-    public static bool IsIntact(ReadOnlySpan<byte> record)
+    /// <summary>The offset of the next intact record at or after <paramref name="start"/>, or -1.</summary>
+    public static int FindNext(ReadOnlySpan<byte> data, int start)
     {
-        var body = record[..^TrailerSize];
-        return BinaryPrimitives.ReadUInt32LittleEndian(record[^TrailerSize..]) == Crc32C.Compute(body);
+        ReadOnlySpan<byte> magic = [(byte)'T', (byte)'X', FormatVersion];
+        var pos = start;
+        while (pos < data.Length)
+        {
+            var hit = data[pos..].IndexOf(magic);
+            if (hit < 0)
+                return -1;
+            pos += hit;
+            if (TryRead(data[pos..], out _, out _, out _, out _))
+                return pos;
+            pos++;
+        }
+
+        return -1;
     }
 }

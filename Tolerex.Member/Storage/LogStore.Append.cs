@@ -7,72 +7,139 @@ internal sealed partial class LogStore
     // Bytes gathered into one group before it is written; a larger single record still goes alone.
     private const int GroupBytes = 1024 * 1024;
 
+    /// <summary>A record placed in the current group: where it will live, and what its caller is told.</summary>
+    private readonly record struct Placed(PendingWrite Write, int Segment, long Offset, long Result, bool Written);
+
     /// <summary>
-    /// The single writer: drains every queued write, appends the new records with one write, fsyncs once
-    /// (buffered mode) or once per record (unbuffered), then publishes them to the index and acks the callers.
-    /// Only the writer touches <see cref="_tail"/> and applies versions, so concurrent stores of one id are ordered.
+    /// The single writer: drains every queued write, appends the new records with one write, syncs once
+    /// (buffered) or once per record (unbuffered), then publishes them to the index and acks the callers.
+    /// Only the writer appends, rolls segments and applies versions, so concurrent writes of one id are ordered.
     /// </summary>
     private async Task WriteLoopAsync()
     {
-        var group = new List<PendingWrite>();
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        var staged = new Dictionary<long, long>();
+        var placed = new List<Placed>();
+        // Versions (and deletions) decided earlier in the same group, not yet in the index.
+        var staged = new Dictionary<long, (long Version, bool Deleted)>();
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
-            group.Clear();
-            buffer.ResetWrittenCount();
+            placed.Clear();
             staged.Clear();
-            var placed = new List<(PendingWrite Write, long HeldVersion, long Offset)>();
-            while (buffer.WrittenCount < GroupBytes && _queue.Reader.TryRead(out var write))
-            {
-                group.Add(write);
-                var held = HeldVersion(write.Id, staged);
-                if (held >= write.Version)
-                {
-                    placed.Add((write, held, -1)); // superseded: nothing to write
-                    continue;
-                }
-
-                staged[write.Id] = write.Version;
-                var size = LogRecord.SizeOf(write.Payload.Length);
-                var offset = _tail + buffer.WrittenCount;
-                LogRecord.Write(buffer.GetSpan(size), write.Id, write.Version, write.Payload.Span);
-                buffer.Advance(size);
-                placed.Add((write, write.Version, offset));
-                if (_mode == IoMode.Unbuffered)
-                    break;
-            }
-
+            buffer.ResetWrittenCount();
+            PendingWrite? compactNow = null;
+            PendingWrite? current = null;
             try
             {
-                if (buffer.WrittenCount > 0)
+                while (buffer.WrittenCount < GroupBytes && _queue.Reader.TryRead(out var write))
                 {
-                    RandomAccess.Write(_handle, buffer.WrittenSpan, _tail);
-                    RandomAccess.FlushToDisk(_handle);
-                    Interlocked.Increment(ref _syncCount);
-                    _tail += buffer.WrittenCount;
+                    current = write;
+                    if (write.Kind == RecordKind.Control)
+                    {
+                        compactNow = write;
+                        break;
+                    }
+
+                    if (Decide(write, staged) is { } skipped)
+                    {
+                        placed.Add(new Placed(write, 0, 0, skipped, Written: false));
+                        current = null;
+                        continue;
+                    }
+
+                    var size = LogRecord.SizeOf(write.Payload.Length);
+                    if (_active.Length + buffer.WrittenCount > 0 && _active.Length + buffer.WrittenCount + size > _options.SegmentBytes)
+                    {
+                        Commit(buffer);
+                        Roll();
+                    }
+
+                    var offset = _active.Length + buffer.WrittenCount;
+                    LogRecord.Write(buffer.GetSpan(size), write.Kind, write.Id, write.Version, write.Payload.Span);
+                    buffer.Advance(size);
+                    staged[write.Id] = (write.Version, write.Kind == RecordKind.Tombstone);
+                    placed.Add(new Placed(write, _active.Number, offset, write.Version, Written: true));
+                    current = null;
+                    if (_options.Io == IoMode.Unbuffered)
+                        break;
                 }
+
+                Commit(buffer);
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e)
             {
-                LogWriteFailed(_logger, Path, e);
-                foreach (var (write, _, _) in placed)
-                    write.Completion.TrySetException(e);
+                // The writer never dies: the group's callers get the error, later writes are tried afresh.
+                LogWriteFailed(_logger, Directory, e);
+                foreach (var p in placed)
+                    p.Write.Completion.TrySetException(e);
+                compactNow?.Completion.TrySetException(e);
+                current?.Completion.TrySetException(e); // the write being placed when a roll failed
                 continue;
             }
 
-            foreach (var (write, held, offset) in placed)
-            {
-                if (offset >= 0)
-                    Apply(write.Id, new Entry(offset + LogRecord.HeaderSize, write.Payload.Length, write.Version));
-                write.Completion.TrySetResult(held);
-            }
+            foreach (var p in placed)
+                p.Write.Completion.TrySetResult(p.Written ? Publish(p) : p.Result);
+
+            StartCompaction(force: compactNow is not null);
+            // Completed only now, so CompactNowAsync sees the compaction this started.
+            compactNow?.Completion.TrySetResult(0);
         }
     }
 
-    private long HeldVersion(long id, Dictionary<long, long> staged) =>
-        staged.TryGetValue(id, out var v) ? v : _index.TryGetValue(id, out var e) ? e.Version : long.MinValue;
+    /// <summary>Null when the write must be appended; otherwise the result to give without writing.</summary>
+    private long? Decide(PendingWrite write, Dictionary<long, (long Version, bool Deleted)> staged)
+    {
+        long? held = null;
+        if (staged.TryGetValue(write.Id, out var s))
+            held = s.Deleted ? null : s.Version;
+        else if (_index.TryGetValue(write.Id, out var e))
+            held = e.Version;
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Append to {Path} failed; the writes in this group are refused")]
-    private static partial void LogWriteFailed(ILogger logger, string path, Exception exception);
+        if (write.Kind == RecordKind.Value)
+            return held >= write.Version ? held : null;
+        // A delete of something not held, or older than what is held, writes nothing.
+        return held is null || held >= write.Version ? 0 : null;
+    }
+
+    /// <summary>Writes the buffered group at the end of the active segment and syncs it (fsync mode).</summary>
+    private void Commit(ArrayBufferWriter<byte> buffer)
+    {
+        if (buffer.WrittenCount == 0)
+            return;
+        _active.File.Write(buffer.WrittenSpan, _active.Length);
+        if (_options.Durability == Durability.Fsync)
+        {
+            _active.File.Sync();
+            Interlocked.Increment(ref _syncCount);
+        }
+
+        _active.Length += buffer.WrittenCount;
+        Interlocked.Add(ref _totalBytes, buffer.WrittenCount);
+        buffer.ResetWrittenCount();
+    }
+
+    private long Publish(Placed p)
+    {
+        if (p.Write.Kind == RecordKind.Tombstone)
+        {
+            // A tombstone is garbage as soon as it is written: it only has to outlive the values it hides.
+            return ApplyTombstone(p.Write.Id, p.Write.Version) ? 1 : 0;
+        }
+
+        ApplyValue(p.Write.Id, new Entry(p.Segment, p.Offset, p.Write.Payload.Length, p.Write.Version));
+        return p.Result;
+    }
+
+    /// <summary>Seals the active segment and starts a new one; its directory entry is made durable first.</summary>
+    private void Roll()
+    {
+        var number = Interlocked.Increment(ref _lastSegment);
+        var path = PathOf(number);
+        var segment = new Segment(number, path, _fs.Open(path));
+        _fs.SyncDirectory(Directory);
+        _segments[number] = segment;
+        _active = segment;
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Append to {Directory} failed; the writes in this group are refused")]
+    private static partial void LogWriteFailed(ILogger logger, string directory, Exception exception);
 }

@@ -1,71 +1,131 @@
+using System.Buffers;
+
 namespace Tolerex.Member.Storage;
 
 internal sealed partial class LogStore
 {
     /// <summary>
-    /// Rebuilds the index by scanning the log. A record that is cut short or fails its checksum ends the
-    /// valid log: it and everything after it is truncated, reported, and never returned. (With a single file
-    /// and no resynchronisation markers a later intact record cannot be told from garbage; the segment
-    /// format of the storage issue adds that.) Startup never fails on corrupt data.
+    /// Rebuilds the index by scanning every segment. A damaged record followed by intact ones is skipped and
+    /// reported (the "TX" magic lets the scan find the next record); damage at the end of a segment (a torn
+    /// or zero-filled tail from a crash mid-write) is truncated. Start-up never fails on corrupt data, and
+    /// nothing damaged is ever returned as valid.
     /// </summary>
     private void Recover()
     {
-        var length = RandomAccess.GetLength(_handle);
-        var header = new byte[LogRecord.HeaderSize];
-        byte[] record = [];
-        long offset = 0;
+        _fs.CreateDirectory(Directory);
+        foreach (var leftover in _fs.List(Directory, CompactingSuffix))
+            _fs.Delete(Path.Combine(Directory, leftover)); // an interrupted compaction; its sources are intact
+
+        var numbers = _fs.List(Directory, Segment.Suffix)
+            .Select(n => Segment.TryParseName(n, out var number) ? number : -1)
+            .Where(n => n > 0)
+            .Order()
+            .ToList();
+
+        // Versions of deletions seen so far, so an older value scanned later cannot come back.
+        var tombstones = new Dictionary<long, long>();
         long records = 0;
-        string? damage = null;
-        while (offset < length)
+        foreach (var number in numbers)
         {
-            if (length - offset < LogRecord.HeaderSize || RandomAccess.Read(_handle, header, offset) < LogRecord.HeaderSize)
-            {
-                damage = "torn header";
-                break;
-            }
-
-            if (!LogRecord.TryReadHeader(header, out var id, out var version, out var payloadLength))
-            {
-                damage = "invalid header";
-                break;
-            }
-
-            var size = LogRecord.SizeOf(payloadLength);
-            if (length - offset < size)
-            {
-                damage = "torn record";
-                break;
-            }
-
-            if (record.Length < size)
-                record = new byte[Math.Max(size, record.Length * 2)];
-            var span = record.AsSpan(0, size);
-            if (RandomAccess.Read(_handle, span, offset) < size || !LogRecord.IsIntact(span))
-            {
-                damage = "checksum mismatch";
-                break;
-            }
-
-            if (!_index.TryGetValue(id, out var held) || version > held.Version)
-                Apply(id, new Entry(offset + LogRecord.HeaderSize, payloadLength, version));
-            offset += size;
-            records++;
+            var segment = new Segment(number, PathOf(number), _fs.Open(PathOf(number)));
+            _segments[number] = segment;
+            records += Scan(segment, tombstones);
+            Interlocked.Add(ref _totalBytes, segment.Length);
+            _lastSegment = Math.Max(_lastSegment, number);
         }
 
-        if (damage is not null)
+        foreach (var (id, version) in tombstones)
         {
-            LogTruncated(_logger, Path, offset, length - offset, damage);
-            RandomAccess.SetLength(_handle, offset);
-            RandomAccess.FlushToDisk(_handle);
+            if (_index.TryGetValue(id, out var value) && value.Version < version)
+                ApplyTombstone(id, version);
         }
 
-        _tail = offset;
-        LogRecovered(_logger, Path, records, _index.Count);
+        if (numbers.Count > 0 && _segments[numbers[^1]].Length < _options.SegmentBytes)
+            _active = _segments[numbers[^1]];
+        else
+            Roll();
+
+        LogRecovered(_logger, Directory, numbers.Count, records, _index.Count, CorruptRecords);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: {Damage} at offset {Offset}; truncated {Bytes} bytes")]
-    private static partial void LogTruncated(ILogger logger, string path, long offset, long bytes, string damage);
+    private long Scan(Segment segment, Dictionary<long, long> tombstones)
+    {
+        var length = segment.File.Length;
+        if (length > int.MaxValue)
+            throw new IOException($"{segment.Path} is larger than 2 GiB; segments are rolled far below that");
+        var data = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
+        try
+        {
+            var span = data.AsSpan(0, (int)length);
+            var read = 0;
+            while (read < span.Length)
+            {
+                var n = segment.File.Read(span[read..], read);
+                if (n == 0)
+                    break;
+                read += n;
+            }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "{Path}: recovered {Records} records, {Ids} ids")]
-    private static partial void LogRecovered(ILogger logger, string path, long records, int ids);
+            span = span[..read];
+            var pos = 0;
+            long records = 0;
+            while (pos < span.Length)
+            {
+                if (LogRecord.TryRead(span[pos..], out var kind, out var id, out var version, out var payloadLength))
+                {
+                    Recovered(segment.Number, pos, kind, id, version, payloadLength, tombstones);
+                    pos += LogRecord.SizeOf(payloadLength);
+                    records++;
+                    continue;
+                }
+
+                var next = LogRecord.FindNext(span, pos + 1);
+                Interlocked.Increment(ref _corruptRecords);
+                CorruptRecordsCounter.Add(1);
+                if (next < 0)
+                {
+                    LogTruncated(_logger, segment.Path, pos, span.Length - pos);
+                    segment.File.SetLength(pos);
+                    segment.File.Sync();
+                    break;
+                }
+
+                LogSkipped(_logger, segment.Path, pos, next - pos);
+                pos = next;
+            }
+
+            segment.Length = Math.Min(pos, span.Length);
+            return records;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(data);
+        }
+    }
+
+    private void Recovered(int segment, int offset, RecordKind kind, long id, long version, int payloadLength, Dictionary<long, long> tombstones)
+    {
+        if (kind == RecordKind.Tombstone)
+        {
+            if (!tombstones.TryGetValue(id, out var seen) || version > seen)
+                tombstones[id] = version;
+            if (version > Interlocked.Read(ref _maxVersion))
+                Interlocked.Exchange(ref _maxVersion, version);
+            return;
+        }
+
+        if (tombstones.TryGetValue(id, out var deletedAt) && deletedAt >= version)
+            return;
+        if (!_index.TryGetValue(id, out var held) || version > held.Version)
+            ApplyValue(id, new Entry(segment, offset, payloadLength, version));
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: damaged data at offset {Offset} to the end; truncated {Bytes} bytes")]
+    private static partial void LogTruncated(Microsoft.Extensions.Logging.ILogger logger, string path, long offset, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Path}: damaged record at offset {Offset}; skipped {Bytes} bytes to the next intact record")]
+    private static partial void LogSkipped(Microsoft.Extensions.Logging.ILogger logger, string path, long offset, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Directory}: recovered {Segments} segments, {Records} records, {Ids} ids, {Corrupt} damaged")]
+    private static partial void LogRecovered(Microsoft.Extensions.Logging.ILogger logger, string directory, int segments, long records, int ids, long corrupt);
 }

@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tolerex.Member.Storage;
+using Tolerex.Protocol.Storage;
 
 namespace Tolerex.Tests.Storage;
 
@@ -110,9 +111,9 @@ public sealed class LogStoreTests : IDisposable
             await store.StoreAsync(3, 3, B("the last record"), Ct);
         }
 
-        var path = Path.Combine(_dir, LogStore.FileName);
+        var path = Directory.GetFiles(_dir, "*.seg").Single();
         var full = await File.ReadAllBytesAsync(path, Ct);
-        var lastSize = 22 + "the last record".Length + 4;
+        var lastSize = LogRecord.SizeOf("the last record".Length);
         for (var keep = 0; keep < lastSize; keep++)
         {
             await File.WriteAllBytesAsync(path, full[..(full.Length - lastSize + keep)], Ct);
@@ -140,7 +141,7 @@ public sealed class LogStoreTests : IDisposable
             await store.StoreAsync(2, 2, B("damaged"), Ct);
         }
 
-        var path = Path.Combine(_dir, LogStore.FileName);
+        var path = Directory.GetFiles(_dir, "*.seg").Single();
         var bytes = await File.ReadAllBytesAsync(path, Ct);
         bytes[^6] ^= 0x10; // inside the last payload
         await File.WriteAllBytesAsync(path, [.. bytes, .. new byte[4096]], Ct);

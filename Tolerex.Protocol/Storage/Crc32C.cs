@@ -1,13 +1,13 @@
 using System.Buffers.Binary;
 using System.Runtime.Intrinsics.X86;
 
-namespace Tolerex.Member.Storage;
+namespace Tolerex.Protocol.Storage;
 
 /// <summary>
 /// CRC-32C (Castagnoli), the checksum of iSCSI, ext4 and Kafka record batches. System.IO.Hashing 10 has
 /// only the IEEE polynomial, so this uses the SSE4.2 instruction where present and a table otherwise.
 /// </summary>
-internal static class Crc32C
+public static class Crc32C
 {
     private const uint Polynomial = 0x82F63B78; // reflected 0x1EDC6F41
     private static readonly uint[] Table = BuildTable();

@@ -1,0 +1,161 @@
+using Tolerex.Protocol.Storage;
+
+namespace Tolerex.Tests.Storage;
+
+/// <summary>
+/// An in-memory file system that models what survives a power loss: file contents as of each file's last
+/// Sync, and directory entries (creations, renames, deletions) as of the directory's last SyncDirectory.
+/// <see cref="Crash"/> throws everything else away and breaks every open handle.
+/// </summary>
+internal sealed class CrashableFileSystem : IStorageFileSystem
+{
+    private sealed class Content
+    {
+        public byte[] Current = [];
+        public int Length;
+        public byte[] Durable = [];
+    }
+
+    private readonly Lock _lock = new();
+    private Dictionary<string, Content> _names = new(StringComparer.Ordinal);
+    private Dictionary<string, Content> _durableNames = new(StringComparer.Ordinal);
+    private int _generation;
+
+    public int Syncs { get; private set; }
+
+    public void Crash()
+    {
+        lock (_lock)
+        {
+            _generation++;
+            _names = new Dictionary<string, Content>(StringComparer.Ordinal);
+            foreach (var (name, content) in _durableNames)
+            {
+                content.Current = (byte[])content.Durable.Clone();
+                content.Length = content.Durable.Length;
+                _names[name] = content;
+            }
+        }
+    }
+
+    public IStorageFile Open(string path)
+    {
+        lock (_lock)
+        {
+            if (!_names.TryGetValue(path, out var content))
+                _names[path] = content = new Content();
+            return new File(this, content, _generation);
+        }
+    }
+
+    public bool Exists(string path)
+    {
+        lock (_lock)
+            return _names.ContainsKey(path);
+    }
+
+    public IReadOnlyList<string> List(string directory, string suffix)
+    {
+        lock (_lock)
+        {
+            return [.. _names.Keys.Where(k => Path.GetDirectoryName(k) == directory && k.EndsWith(suffix, StringComparison.Ordinal)).Select(k => Path.GetFileName(k))];
+        }
+    }
+
+    public void Delete(string path)
+    {
+        lock (_lock)
+            _names.Remove(path);
+    }
+
+    public void Move(string from, string to)
+    {
+        lock (_lock)
+        {
+            _names[to] = _names[from];
+            _names.Remove(from);
+        }
+    }
+
+    public void CreateDirectory(string path)
+    {
+    }
+
+    public void SyncDirectory(string directory)
+    {
+        lock (_lock)
+        {
+            foreach (var key in _durableNames.Keys.Where(k => Path.GetDirectoryName(k) == directory).ToList())
+                _durableNames.Remove(key);
+            foreach (var (name, content) in _names.Where(kv => Path.GetDirectoryName(kv.Key) == directory))
+                _durableNames[name] = content;
+        }
+    }
+
+    private sealed class File(CrashableFileSystem fs, Content content, int generation) : IStorageFile
+    {
+        public long Length
+        {
+            get
+            {
+                lock (fs._lock)
+                    return Check().Length;
+            }
+        }
+
+        public void Write(ReadOnlySpan<byte> data, long offset)
+        {
+            lock (fs._lock)
+            {
+                var c = Check();
+                var end = (int)offset + data.Length;
+                if (end > c.Current.Length)
+                    Array.Resize(ref c.Current, Math.Max(end, c.Current.Length * 2));
+                data.CopyTo(c.Current.AsSpan((int)offset));
+                c.Length = Math.Max(c.Length, end);
+            }
+        }
+
+        public int Read(Span<byte> buffer, long offset)
+        {
+            lock (fs._lock)
+            {
+                var c = Check();
+                var n = (int)Math.Max(0, Math.Min(buffer.Length, c.Length - offset));
+                c.Current.AsSpan((int)offset, n).CopyTo(buffer);
+                return n;
+            }
+        }
+
+        public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(Read(buffer.Span, offset));
+
+        public void Sync()
+        {
+            lock (fs._lock)
+            {
+                var c = Check();
+                c.Durable = c.Current.AsSpan(0, c.Length).ToArray();
+                fs.Syncs++;
+            }
+        }
+
+        public void SetLength(long length)
+        {
+            lock (fs._lock)
+            {
+                var c = Check();
+                if (length > c.Current.Length)
+                    Array.Resize(ref c.Current, (int)length);
+                c.Length = (int)length;
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+
+        private Content Check() =>
+            fs._generation == generation ? content : throw new IOException("simulated crash: this handle is gone");
+    }
+}
