@@ -12,6 +12,7 @@ var leader = builder.AddProject<Projects.Tolerex_Leader>("leader")
     .WithEndpoint("grpc", e => e.Transport = "http2")
     .WithHttpEndpoint(name: "metrics", env: "LEADER_METRICS_PORT")
     .WithHttpHealthCheck("/health", endpointName: "metrics")
+    .WithArgs("--data-dir", Path.Combine(cluster.DataRoot, "leader"))
     .WithEnvironment("TOLERANCE", tolerance)
     .WithEnvironment("BALANCER_STRATEGY", balancer);
 

@@ -18,6 +18,7 @@ internal static class LeaderHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<MemberRegistry>();
         builder.Services.AddSingleton<MessageIndex>();
+        builder.Services.AddSingleton<IndexLog>();
         builder.Services.AddSingleton<VersionClock>();
         builder.Services.AddSingleton<IBalancer>(options.Balancer == BalancerStrategy.PowerOfTwoChoices ? new PowerOfTwoChoicesBalancer() : new LeastLoadedBalancer());
         builder.Services.AddSingleton<ReplicaPlacement>();
@@ -47,6 +48,8 @@ internal static class LeaderHost
 
     public static WebApplication MapLeader(this WebApplication app, LeaderOptions options)
     {
+        // Recover the durable index before any listener serves traffic.
+        app.Services.GetRequiredService<IndexLog>().Open();
         app.MapDefaultEndpoints();
         app.MapGrpcService<MembershipService>();
         return app;

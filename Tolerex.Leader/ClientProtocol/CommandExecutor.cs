@@ -48,6 +48,14 @@ internal sealed partial class CommandExecutor(
                     break;
                 }
 
+            case CommandKind.Del:
+                {
+                    using var activity = LeaderTelemetry.Source.StartActivity("DEL");
+                    activity?.SetTag("tolerex.id", command.Id);
+                    HaToKuSeWriter.Write(output, await replication.DeleteAsync(command.Id) ? HaToKuSeText.Ok : HaToKuSeText.NotFound);
+                    break;
+                }
+
             case CommandKind.BulkSet:
                 await BulkSetAsync(command, output);
                 break;
@@ -125,8 +133,11 @@ internal sealed partial class CommandExecutor(
         var now = DateTimeOffset.UtcNow;
         foreach (var m in registry.All)
         {
+            var seen = m.LastHeartbeat is { } at
+                ? string.Create(CultureInfo.InvariantCulture, $"{at:yyyy-MM-ddTHH:mm:ss.fffZ} ({(now - at).TotalSeconds:0.0}s ago)")
+                : "never";
             var line = string.Create(CultureInfo.InvariantCulture,
-                $"{m.Address} name={m.Name} alive={(m.Alive ? "true" : "false")} last_heartbeat={m.LastHeartbeat:yyyy-MM-ddTHH:mm:ss.fffZ} ({(now - m.LastHeartbeat).TotalSeconds:0.0}s ago) messages={m.MessagesHeld} bytes={m.BytesHeld}\r\n");
+                $"{m.Address} name={m.Name} alive={(m.Alive ? "true" : "false")} last_heartbeat={seen} messages={m.MessagesHeld} bytes={m.BytesHeld}\r\n");
             HaToKuSeWriter.Write(output, Encoding.UTF8.GetBytes(line));
         }
 

@@ -1,3 +1,5 @@
+using Tolerex.Protocol.Storage;
+
 namespace Tolerex.Leader.Configuration;
 
 internal enum BalancerStrategy { LeastLoaded, PowerOfTwoChoices }
@@ -36,6 +38,13 @@ internal sealed class LeaderOptions
     public TimeSpan MemberTimeout { get; set; } = TimeSpan.FromSeconds(3);
     /// <summary>Connect timeout of leader→member channels.</summary>
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Where the durable index (log segments and checkpoint) lives.</summary>
+    public string DataDir { get; set; } = Path.Combine("data", "leader");
+    /// <summary>fsync: a SET is acknowledged only after its index record is fsynced; os: after hand-off to the OS.</summary>
+    public Durability Durability { get; set; } = Durability.Fsync;
+    /// <summary>A checkpoint is written after this many bytes of index log.</summary>
+    public long CheckpointBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>gRPC messages must carry the largest payload a line can hold, plus framing.</summary>
     public int MaxGrpcMessageBytes => MaxLineBytes + 64 * 1024;

@@ -1,3 +1,4 @@
+using Tolerex.Protocol.Storage;
 using Tolerex.ServiceDefaults.Configuration;
 
 namespace Tolerex.Leader.Configuration;
@@ -33,6 +34,9 @@ internal static class LeaderSettings
             HeartbeatInterval = reader.Duration("HeartbeatInterval", d.HeartbeatInterval),
             MemberTimeout = reader.Duration("MemberTimeout", d.MemberTimeout),
             ConnectTimeout = reader.Duration("ConnectTimeout", d.ConnectTimeout),
+            DataDir = reader.Raw("DataDir", "data-dir") ?? d.DataDir,
+            Durability = ParseDurability(reader.Raw("Durability", null)),
+            CheckpointBytes = reader.Number("CheckpointBytes", d.CheckpointBytes, 4096, long.MaxValue),
         }.Validated();
     }
 
@@ -56,6 +60,13 @@ internal static class LeaderSettings
         // The original always read config/tolerance.conf; it stays optional here.
         return File.Exists(DefaultToleranceFile) ? ToleranceFile.Read(DefaultToleranceFile) : new LeaderOptions().Tolerance;
     }
+
+    internal static Durability ParseDurability(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "fsync" => Durability.Fsync,
+        "os" => Durability.Os,
+        _ => throw new ConfigurationException($"durability must be fsync or os (got '{value}')"),
+    };
 
     internal static BalancerStrategy ParseBalancer(string? value) => value?.Trim().ToLowerInvariant() switch
     {

@@ -1,19 +1,22 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Tolerex.Leader.Membership;
 
 namespace Tolerex.Leader.Index;
 
-/// <summary>Where the newest acknowledged copy of a message lives.</summary>
-internal sealed record IndexEntry(long Version, Member[] Replicas);
+/// <summary>Where the newest acknowledged copy of a message lives. Replica arrays are shared between entries
+/// (see <see cref="MessageIndex.Intern"/>), so an entry costs 16 bytes plus the dictionary's node.</summary>
+internal readonly record struct IndexEntry(long Version, Member[] Replicas);
 
 /// <summary>
-/// id → (version, replicas) for every acknowledged SET. An entry is only ever replaced by a higher
-/// version, so a slow SET that finishes after a newer one cannot roll the index back.
-/// In memory for now; the storage issue makes it durable.
+/// id → (version, replicas) for every acknowledged SET, in memory. Changed only by <see cref="IndexLog"/>,
+/// after the change is durable, in log order; an entry is only ever replaced by a higher version, so a slow
+/// SET that finishes after a newer one cannot roll the index back.
 /// </summary>
 internal sealed class MessageIndex
 {
     private readonly ConcurrentDictionary<long, IndexEntry> _entries = new();
+    private readonly ConcurrentDictionary<Member[], Member[]> _replicaSets = new(ReplicaSetComparer.Instance);
     private long _maxId;
     private long _reservedTo;
 
@@ -22,9 +25,14 @@ internal sealed class MessageIndex
     /// <summary>Highest id ever indexed (0 when empty); bulk SETs allocate fresh ids above it.</summary>
     public long MaxId => Volatile.Read(ref _maxId);
 
-    public bool TryGet(long id, out IndexEntry entry) => _entries.TryGetValue(id, out entry!);
+    public bool TryGet(long id, out IndexEntry entry) => _entries.TryGetValue(id, out entry);
 
-    /// <summary>Records an acknowledged write; returns false when a newer version is already indexed.</summary>
+    public IEnumerable<KeyValuePair<long, IndexEntry>> Entries => _entries;
+
+    /// <summary>One shared array per distinct replica list: with N members there are few of them.</summary>
+    public Member[] Intern(Member[] replicas) => _replicaSets.GetOrAdd(replicas, replicas);
+
+    /// <summary>Records an acknowledged write; false when a newer version is already indexed.</summary>
     public bool Put(long id, IndexEntry entry)
     {
         while (true)
@@ -46,6 +54,20 @@ internal sealed class MessageIndex
         return true;
     }
 
+    /// <summary>Removes an id deleted at <paramref name="version"/>, unless a newer write replaced it.</summary>
+    public bool Remove(long id, long version)
+    {
+        while (_entries.TryGetValue(id, out var current))
+        {
+            if (current.Version >= version)
+                return false;
+            if (_entries.TryRemove(new KeyValuePair<long, IndexEntry>(id, current)))
+                return true;
+        }
+
+        return false;
+    }
+
     /// <summary>
     /// Reserves <paramref name="count"/> consecutive fresh ids above every id indexed or reserved so far.
     /// Concurrent bulk commands therefore never share ids. False when the id space above is too small.
@@ -60,6 +82,22 @@ internal sealed class MessageIndex
                 return false;
             if (Interlocked.CompareExchange(ref _reservedTo, first + count - 1, reserved) == reserved)
                 return true;
+        }
+    }
+
+    private sealed class ReplicaSetComparer : IEqualityComparer<Member[]>
+    {
+        public static readonly ReplicaSetComparer Instance = new();
+
+        public bool Equals(Member[]? x, Member[]? y) =>
+            ReferenceEquals(x, y) || (x is not null && y is not null && x.AsSpan().SequenceEqual(y, ReferenceEqualityComparer.Instance));
+
+        public int GetHashCode(Member[] obj)
+        {
+            var hash = new HashCode();
+            foreach (var m in obj)
+                hash.Add(RuntimeHelpers.GetHashCode(m));
+            return hash.ToHashCode();
         }
     }
 }

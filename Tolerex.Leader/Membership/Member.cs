@@ -8,23 +8,31 @@ namespace Tolerex.Leader.Membership;
 /// One member as the leader sees it. Members are never removed (as in the original); a member that
 /// stops heartbeating is marked down and comes back on its next heartbeat or registration.
 /// </summary>
-internal sealed class Member(string address, GrpcChannel channel) : IPlacementCandidate
+internal sealed class Member(int number, string address, GrpcChannel channel) : IPlacementCandidate
 {
     private long _lastHeartbeatTicks = Environment.TickCount64;
-    private long _lastHeartbeatUnixMs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long _lastHeartbeatUnixMs;
     private long _messagesHeld;
     private long _bytesHeld;
     private int _inFlight;
-    private volatile bool _alive = true;
+    private volatile bool _alive;
+
+    /// <summary>Stable small number naming this member in the durable index (assigned at first registration).</summary>
+    public int Number { get; } = number;
 
     /// <summary>The address the member advertised and the leader dials, normalised to a URL.</summary>
     public string Address { get; } = address;
     public string Name { get; set; } = "";
+    /// <summary>Completes when the member is in the durable index, so index records may name it.</summary>
+    public Task Recorded { get; set; } = Task.CompletedTask;
+    /// <summary>True once the member has registered with this leader process (false when only restored from disk).</summary>
+    public bool RegisteredHere { get; set; }
     public Storage.StorageClient Client { get; } = new(channel);
     public GrpcChannel Channel { get; } = channel;
 
     public bool Alive => _alive;
-    public DateTimeOffset LastHeartbeat => DateTimeOffset.FromUnixTimeMilliseconds(Volatile.Read(ref _lastHeartbeatUnixMs));
+    /// <summary>Null until the first heartbeat or registration seen by this leader process.</summary>
+    public DateTimeOffset? LastHeartbeat => Volatile.Read(ref _lastHeartbeatUnixMs) is var ms and > 0 ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
     public TimeSpan SinceHeartbeat => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastHeartbeatTicks));
     public long MessagesHeld => Volatile.Read(ref _messagesHeld);
     public long BytesHeld => Volatile.Read(ref _bytesHeld);

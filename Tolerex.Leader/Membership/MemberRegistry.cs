@@ -6,48 +6,97 @@ using Tolerex.ServiceDefaults.Identity;
 namespace Tolerex.Leader.Membership;
 
 /// <summary>
-/// Every member the leader knows, by address. Reads are lock-free; the alive list used by placement is a
-/// snapshot array rebuilt only when a member goes up or down, so a SET never allocates or locks to read it.
+/// Every member the leader knows, by address and by number. Reads are lock-free; the alive list used by
+/// placement is a snapshot array rebuilt only when a member goes up or down, so a SET never allocates or
+/// locks to read it. A new member is not used for placement until it is durably recorded (see
+/// <see cref="Index.IndexLog"/>), so no index record can name a member that recovery would not know.
 /// </summary>
 internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<MemberRegistry> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Member> _members = new(StringComparer.Ordinal);
-    private readonly Lock _snapshotLock = new();
+    private readonly ConcurrentDictionary<int, Member> _byNumber = new();
+    private readonly Lock _lock = new();
     private Member[] _alive = [];
     private Member[] _all = [];
+    private int _lastNumber;
 
-    public event Action? Changed;
-
-    /// <summary>Members currently considered alive, in first-registration order.</summary>
+    /// <summary>Members currently considered alive, in address order.</summary>
     public Member[] Alive => Volatile.Read(ref _alive);
     public Member[] All => Volatile.Read(ref _all);
 
-    public Member Register(string address, string name, MemberLoad? load)
+    public bool TryGet(int number, out Member member) => _byNumber.TryGetValue(number, out member!);
+
+    /// <summary>
+    /// The member at <paramref name="address"/>, created (down, with a fresh number) if new; then
+    /// <paramref name="record"/> makes it durable, and <see cref="Member.Recorded"/> completes when it is.
+    /// </summary>
+    public Member GetOrAdd(string address, Func<Member, Task> record, out bool added)
     {
         var key = NodeChannels.Canonical(address);
-        var added = false;
-        var member = _members.GetOrAdd(key, k =>
+        if (_members.TryGetValue(key, out var existing))
         {
+            added = false;
+            return existing;
+        }
+
+        lock (_lock)
+        {
+            if (_members.TryGetValue(key, out existing))
+            {
+                added = false;
+                return existing;
+            }
+
             added = true;
-            // Creating a channel does not dial, so no I/O happens here.
-            return new Member(k, NodeChannels.Create(k, options.ConnectTimeout, options.MaxGrpcMessageBytes));
-        });
+            var member = Add(++_lastNumber, key);
+            member.Recorded = record(member);
+            return member;
+        }
+    }
+
+    /// <summary>Re-creates a member known from the durable index; it stays down until it heartbeats.</summary>
+    public Member Restore(int number, string address)
+    {
+        lock (_lock)
+        {
+            _lastNumber = Math.Max(_lastNumber, number);
+            return Add(number, NodeChannels.Canonical(address));
+        }
+    }
+
+    private Member Add(int number, string key)
+    {
+        // Creating a channel does not dial, so no I/O happens here.
+        var member = new Member(number, key, NodeChannels.Create(key, options.ConnectTimeout, options.MaxGrpcMessageBytes));
+        _members[key] = member;
+        _byNumber[number] = member;
+        Rebuild();
+        return member;
+    }
+
+    /// <summary>A registration: the member is alive from now on.</summary>
+    public void Registered(Member member, string name, MemberLoad? load, bool added)
+    {
         member.Name = name;
+        member.RegisteredHere = true;
         member.ReportLoad(load);
         var revived = member.Touch();
         if (added)
-            LogRegistered(logger, key, name);
+            LogRegistered(logger, member.Address, name, member.Number);
         else if (revived)
-            LogRecovered(logger, key);
-        if (added || revived)
+            LogRecovered(logger, member.Address);
+        if (revived)
             Rebuild();
-        return member;
     }
 
     /// <summary>Returns false for an address the leader does not know: the member must register again.</summary>
     public bool Heartbeat(string address, MemberLoad? load)
     {
         if (!TryKey(address, out var key) || !_members.TryGetValue(key, out var member))
+            return false;
+        // A member restored from the index, but not registered with this leader process yet, registers
+        // again: that refreshes its name and load.
+        if (!member.RegisteredHere)
             return false;
         member.ReportLoad(load);
         if (member.Touch())
@@ -84,14 +133,12 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
 
     private void Rebuild()
     {
-        lock (_snapshotLock)
+        lock (_lock)
         {
             var all = _members.Values.OrderBy(m => m.Address, StringComparer.Ordinal).ToArray();
             Volatile.Write(ref _all, all);
             Volatile.Write(ref _alive, all.Where(m => m.Alive).ToArray());
         }
-
-        Changed?.Invoke();
     }
 
     public void Dispose()
@@ -100,12 +147,12 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
             member.Channel.Dispose();
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "New member registered: {Address} ({Name})")]
-    private static partial void LogRegistered(ILogger logger, string address, string name);
+    [LoggerMessage(Level = LogLevel.Information, Message = "New member registered: {Address} ({Name}) as member #{Number}")]
+    private static partial void LogRegistered(ILogger logger, string address, string name, int number);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Member recovered: {Address}")]
     private static partial void LogRecovered(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Member marked DOWN: {Address} ({Reason}); last heartbeat {LastHeartbeat:O}")]
-    private static partial void LogMarkedDown(ILogger logger, string address, string reason, DateTimeOffset lastHeartbeat);
+    private static partial void LogMarkedDown(ILogger logger, string address, string reason, DateTimeOffset? lastHeartbeat);
 }

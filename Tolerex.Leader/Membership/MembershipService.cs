@@ -1,30 +1,37 @@
 using Grpc.Core;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
 using Tolerex.Leader.Replication;
 using Tolerex.Protocol.V1;
 
 namespace Tolerex.Leader.Membership;
 
 /// <summary>The leader's gRPC surface for members: registration and heartbeats.</summary>
-internal sealed class MembershipService(MemberRegistry registry, VersionClock clock, LeaderOptions options) : Protocol.V1.Membership.MembershipBase
+internal sealed class MembershipService(MemberRegistry registry, IndexLog indexLog, VersionClock clock, LeaderOptions options) : Protocol.V1.Membership.MembershipBase
 {
-    public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
+    public override async Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
         if (string.IsNullOrWhiteSpace(request.Address))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "address is required"));
+        Member member;
+        bool added;
         try
         {
-            registry.Register(request.Address, request.Name, request.Load);
+            member = registry.GetOrAdd(request.Address, indexLog.AddMemberAsync, out added);
         }
         catch (FormatException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
 
+        // Placement may name the member only once the index can: wait until its record is durable.
+        await member.Recorded;
+        registry.Registered(member, request.Name, request.Load, added);
+
         // Versions must stay above anything a member already holds, even after a leader restart.
         if (request.Load is not null)
             clock.Observe(request.Load.MaxVersion);
-        return Task.FromResult(new RegisterReply { HeartbeatIntervalMs = (long)options.HeartbeatInterval.TotalMilliseconds });
+        return new RegisterReply { HeartbeatIntervalMs = (long)options.HeartbeatInterval.TotalMilliseconds };
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>

@@ -17,6 +17,7 @@ internal sealed partial class ReplicationCoordinator(
     MemberRegistry registry,
     ReplicaPlacement placement,
     MessageIndex index,
+    IndexLog indexLog,
     VersionClock clock,
     LeaderOptions options,
     ILogger<ReplicationCoordinator> logger)
@@ -67,7 +68,42 @@ internal sealed partial class ReplicationCoordinator(
             return false;
         }
 
-        index.Put(id, new IndexEntry(request.Version, acked.ToArray()));
+        // Acknowledged only once the index record is durable. A false result means a newer SET of this id
+        // was indexed first; this write is then simply older, and still acknowledged.
+        await indexLog.PutAsync(id, request.Version, acked.ToArray()).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>
+    /// Deletes <paramref name="id"/>: the index entry goes first (durably), then every indexed replica gets a
+    /// tombstone. False when the id is not indexed.
+    /// </summary>
+    public async Task<bool> DeleteAsync(long id)
+    {
+        if (!index.TryGet(id, out var entry))
+            return false;
+        var version = clock.Next();
+        if (!await indexLog.DeleteAsync(id, version).ConfigureAwait(false))
+        {
+            // Deleted concurrently (absent: NOT_FOUND), or rewritten by a SET that came after this DEL (the
+            // DEL took effect first: OK, and its replicas already hold the newer value).
+            return index.TryGet(id, out _);
+        }
+
+        var request = new DeleteRequest { Id = id, Version = version };
+        await Task.WhenAll(entry.Replicas.Select(async replica =>
+        {
+            try
+            {
+                var reply = await replica.Client.DeleteAsync(request, deadline: DateTime.UtcNow + options.StoreTimeout).ConfigureAwait(false);
+                replica.ReportLoad(reply.Load);
+            }
+            catch (RpcException e)
+            {
+                // The index no longer names this copy, so it can never be read; it only wastes space there.
+                OnCallFailed(replica, e, "delete", id);
+            }
+        })).ConfigureAwait(false);
         return true;
     }
 

@@ -1,3 +1,4 @@
+using Tolerex.Protocol.Storage;
 using Tolerex.Member.Storage;
 
 namespace Tolerex.Member.Configuration;

@@ -1,3 +1,4 @@
+using Tolerex.Protocol.Storage;
 using Tolerex.Member.Storage;
 using Tolerex.ServiceDefaults.Configuration;
 

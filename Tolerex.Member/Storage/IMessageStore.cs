@@ -8,13 +8,6 @@ internal readonly record struct StoredMessage(long Version, byte[] Payload);
 /// unbuffered = each record written and synced on its own.</summary>
 internal enum IoMode { Buffered, Unbuffered }
 
-/// <summary>
-/// fsync = a write is acknowledged only after the fsync that covers it (the default); os = acknowledged once
-/// handed to the operating system: faster, but a machine crash or power loss can lose acknowledged writes
-/// that replication did not also place elsewhere (Kafka's default trade-off).
-/// </summary>
-internal enum Durability { Fsync, Os }
-
 /// <summary>A member's durable copies.</summary>
 internal interface IMessageStore : IAsyncDisposable
 {

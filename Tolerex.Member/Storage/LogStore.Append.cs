@@ -1,3 +1,4 @@
+using Tolerex.Protocol.Storage;
 using System.Buffers;
 
 namespace Tolerex.Member.Storage;

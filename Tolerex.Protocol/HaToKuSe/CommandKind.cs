@@ -7,6 +7,8 @@ public enum CommandKind
     Empty,
     Set,
     Get,
+    /// <summary><c>DEL &lt;id&gt;</c>: tombstones on the replicas, index entry removed.</summary>
+    Del,
     /// <summary><c>&lt;N&gt; SET &lt;message&gt;</c>: N messages under fresh ids chosen by the leader.</summary>
     BulkSet,
     Help,
@@ -25,6 +27,7 @@ public enum ProtocolError
     None,
     SetUsage,
     GetUsage,
+    DelUsage,
     BulkUsage,
     PromptUsage,
     IdNotNumeric,

@@ -125,12 +125,13 @@ public static class HaToKuSeParser
         var a2Start = SkipBlanks(line, a1End);
         var argCount = a1Start == line.Length ? 0 : a2Start == line.Length ? 1 : 2;
 
-        if (Ascii.EqualsIgnoreCase(keyword, "GET"u8))
+        var isGet = Ascii.EqualsIgnoreCase(keyword, "GET"u8);
+        if (isGet || Ascii.EqualsIgnoreCase(keyword, "DEL"u8))
         {
             if (argCount != 1)
-                return HaToKuSeCommand.Invalid(ProtocolError.GetUsage);
+                return HaToKuSeCommand.Invalid(isGet ? ProtocolError.GetUsage : ProtocolError.DelUsage);
             return IsId(line[a1Start..a1End], out var id)
-                ? new HaToKuSeCommand(CommandKind.Get, Id: id)
+                ? new HaToKuSeCommand(isGet ? CommandKind.Get : CommandKind.Del, Id: id)
                 : HaToKuSeCommand.Invalid(ProtocolError.IdNotNumeric);
         }
 

@@ -25,6 +25,7 @@ public static class HaToKuSeText
     /// <summary>HELP shows the banner, then the commands the original did not have.</summary>
     public static ReadOnlySpan<byte> HelpExtra =>
         "More:\r\n"u8 +
+        "  DEL <id>                  Delete a message\r\n"u8 +
         "  PING                      Check the connection (PONG)\r\n"u8 +
         "  MEMBERS                   List members, then END\r\n"u8 +
         "  PROMPT ON|OFF             Prompt on/off for this connection\r\n"u8 +
@@ -47,6 +48,7 @@ public static class HaToKuSeText
     {
         ProtocolError.SetUsage => "ERROR: SET <id> <message>\r\n"u8,
         ProtocolError.GetUsage => "ERROR: GET <id>\r\n"u8,
+        ProtocolError.DelUsage => "ERROR: DEL <id>\r\n"u8,
         ProtocolError.BulkUsage => "ERROR: <N> SET <message>\r\n"u8,
         ProtocolError.PromptUsage => "ERROR: PROMPT ON|OFF\r\n"u8,
         ProtocolError.IdNotNumeric => "ERROR: id must be numeric\r\n"u8,

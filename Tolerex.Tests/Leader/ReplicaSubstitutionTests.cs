@@ -18,21 +18,36 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
 {
     private readonly string _data = Directory.CreateTempSubdirectory("tolerex-subst-").FullName;
     private readonly List<NodeProcess> _members = [];
-    private readonly LeaderOptions _options = new() { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1) };
+    private readonly LeaderOptions _options;
     private MemberRegistry _registry = null!;
     private MessageIndex _index = null!;
     private ReplicationCoordinator _coordinator = null!;
     private Tolerex.Leader.Membership.Member _dead = null!;
 
+    private IndexLog _log = null!;
+
+    public ReplicaSubstitutionTests() =>
+        _options = new() { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1), DataDir = Path.Combine(_data, "leader") };
+
+    private async Task<Tolerex.Leader.Membership.Member> RegisterAsync(string address, string name, MemberLoad load)
+    {
+        var member = _registry.GetOrAdd(address, _log.AddMemberAsync, out var added);
+        await member.Recorded;
+        _registry.Registered(member, name, load, added);
+        return member;
+    }
+
     public async ValueTask InitializeAsync()
     {
         _registry = new MemberRegistry(_options, NullLogger<MemberRegistry>.Instance);
         _index = new MessageIndex();
-        _coordinator = new ReplicationCoordinator(_registry, new ReplicaPlacement(_registry, new LeastLoadedBalancer()), _index,
+        _log = new IndexLog(_index, _registry, _options, NullLogger<IndexLog>.Instance);
+        _log.Open();
+        _coordinator = new ReplicationCoordinator(_registry, new ReplicaPlacement(_registry, new LeastLoadedBalancer()), _index, _log,
             new VersionClock(), _options, NullLogger<ReplicationCoordinator>.Instance);
 
         // Lowest load and lowest address: least_loaded picks it first for every SET.
-        _dead = _registry.Register($"http://127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
+        _dead = await RegisterAsync($"http://127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
         for (var i = 0; i < 2; i++)
         {
             var port = NodeProcess.FreePort();
@@ -41,7 +56,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
                 new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}" });
             _members.Add(member);
             await member.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
-            _registry.Register($"http://localhost:{port}", $"live{i}", new MemberLoad { MessagesHeld = 1000 });
+            await RegisterAsync($"http://localhost:{port}", $"live{i}", new MemberLoad { MessagesHeld = 1000 });
         }
     }
 
@@ -82,6 +97,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     {
         foreach (var m in _members)
             await m.DisposeAsync();
+        await _log.DisposeAsync();
         _registry.Dispose();
         Directory.Delete(_data, recursive: true);
     }

@@ -1,3 +1,4 @@
+using Tolerex.Protocol.Storage;
 using System.Collections.Concurrent;
 using System.Text;
 using Microsoft.Extensions.Logging.Abstractions;

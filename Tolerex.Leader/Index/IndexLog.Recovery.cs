@@ -1,0 +1,116 @@
+using System.Globalization;
+
+namespace Tolerex.Leader.Index;
+
+internal sealed partial class IndexLog
+{
+    /// <summary>
+    /// Loads the checkpoint (if any), then replays every log segment it does not cover. Damaged records are
+    /// skipped and reported; a damaged tail of the newest segment (a crash mid-append) is truncated.
+    /// </summary>
+    private void Recover()
+    {
+        _fs.CreateDirectory(Directory);
+        var tmp = Path.Combine(Directory, CheckpointName + ".tmp");
+        if (_fs.Exists(tmp))
+            _fs.Delete(tmp); // a checkpoint interrupted before its rename; the log still has everything
+
+        var firstUncovered = 0;
+        var checkpoint = Path.Combine(Directory, CheckpointName);
+        long records = 0;
+        if (_fs.Exists(checkpoint))
+        {
+            using var file = _fs.Open(checkpoint);
+            records += Replay(file, checkpoint, truncateTail: false, onCheckpoint: n => firstUncovered = n);
+        }
+
+        var numbers = _fs.List(Directory, LogSuffix)
+            .Select(n => int.TryParse(n.AsSpan(0, n.Length - LogSuffix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var x) ? x : -1)
+            .Where(n => n > 0)
+            .Order()
+            .ToList();
+        foreach (var number in numbers.Where(n => n < firstUncovered))
+            _fs.Delete(LogPath(number)); // covered by the checkpoint; a crash came before their deletion
+
+        var replay = numbers.Where(n => n >= firstUncovered).ToList();
+        for (var i = 0; i < replay.Count; i++)
+        {
+            var last = i == replay.Count - 1;
+            var file = _fs.Open(LogPath(replay[i]));
+            records += Replay(file, LogPath(replay[i]), truncateTail: last, onCheckpoint: null);
+            if (last)
+            {
+                _log = file;
+                _logNumber = replay[i];
+                _logLength = file.Length;
+            }
+            else
+            {
+                _sinceCheckpoint += file.Length;
+                file.Dispose();
+            }
+        }
+
+        if (_log is null)
+        {
+            _logNumber = Math.Max(firstUncovered, 1);
+            _log = _fs.Open(LogPath(_logNumber));
+            _fs.SyncDirectory(Directory);
+        }
+
+        _sinceCheckpoint += _logLength;
+        LogRecovered(_logger, Directory, records, _index.Count, _registry.All.Length, CorruptRecords);
+    }
+
+    private long Replay(Protocol.Storage.IStorageFile file, string path, bool truncateTail, Action<int>? onCheckpoint)
+    {
+        var length = (int)file.Length;
+        var data = new byte[length];
+        for (var read = 0; read < length;)
+            read += file.Read(data.AsSpan(read), read) is var n and > 0 ? n : throw new IOException($"{path}: short read");
+
+        long records = 0;
+        var pos = 0;
+        while (pos < length)
+        {
+            if (IndexRecord.TryRead(data.AsSpan(pos), out var record, out var size))
+            {
+                if (record.Kind == IndexRecordKind.Checkpoint)
+                    onCheckpoint?.Invoke(record.Number);
+                else
+                    Apply(record, null);
+                pos += size;
+                records++;
+                continue;
+            }
+
+            CorruptRecords++;
+            var next = IndexRecord.FindNext(data, pos + 1);
+            if (next < 0)
+            {
+                LogDamagedTail(_logger, path, pos, length - pos);
+                if (truncateTail)
+                {
+                    file.SetLength(pos);
+                    file.Sync();
+                }
+
+                break;
+            }
+
+            LogSkipped(_logger, path, pos, next - pos);
+            pos = next;
+        }
+
+        return records;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: damaged data from offset {Offset} to the end ({Bytes} bytes) ignored")]
+    private static partial void LogDamagedTail(ILogger logger, string path, long offset, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Path}: damaged record at offset {Offset}; skipped {Bytes} bytes to the next intact record")]
+    private static partial void LogSkipped(ILogger logger, string path, long offset, long bytes);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Index recovered from {Directory}: {Records} records, {Ids} ids, {Members} members, {Corrupt} damaged")]
+    private static partial void LogRecovered(ILogger logger, string directory, long records, int ids, int members, long corrupt);
+}
