@@ -1,0 +1,217 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
+using Tolerex.Leader.Membership;
+using Tolerex.Protocol.Storage;
+using Tolerex.Tests.Storage;
+
+namespace Tolerex.Tests.Leader;
+
+/// <summary>The leader's durable index on real files (and on the crash-simulating file system).</summary>
+public sealed class IndexLogTests : IAsyncDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("tolerex-index-").FullName;
+    private readonly List<(IndexLog Log, MemberRegistry Registry)> _open = [];
+
+    private sealed record Leader(IndexLog Log, MessageIndex Index, MemberRegistry Registry);
+
+    private Leader Open(IStorageFileSystem? fs = null, long checkpointBytes = 64L * 1024 * 1024, Durability durability = Durability.Fsync)
+    {
+        var options = new LeaderOptions { DataDir = _dir, CheckpointBytes = checkpointBytes, Durability = durability };
+        var registry = new MemberRegistry(options, NullLogger<MemberRegistry>.Instance);
+        var index = new MessageIndex();
+        var log = new IndexLog(index, registry, options, NullLogger<IndexLog>.Instance, fs);
+        log.Open();
+        _open.Add((log, registry));
+        return new Leader(log, index, registry);
+    }
+
+    private static async Task<Tolerex.Leader.Membership.Member> AddMember(Leader leader, int port)
+    {
+        var member = leader.Registry.GetOrAdd($"http://localhost:{port}", leader.Log.AddMemberAsync, out _);
+        await member.Recorded;
+        return member;
+    }
+
+    private static async Task CloseAsync(Leader leader)
+    {
+        await leader.Log.DisposeAsync();
+        leader.Registry.Dispose();
+    }
+
+    private static string Replicas(MessageIndex index, long id) =>
+        index.TryGet(id, out var e) ? $"{e.Version}:" + string.Join(",", e.Replicas.Select(m => m.Address)) : "absent";
+
+    [Fact]
+    public async Task Puts_deletes_and_members_survive_a_restart()
+    {
+        var first = Open();
+        var a = await AddMember(first, 5001);
+        var b = await AddMember(first, 5002);
+        Assert.True(await first.Log.PutAsync(1, 10, [a, b]));
+        Assert.True(await first.Log.PutAsync(2, 11, [b, a]));
+        Assert.False(await first.Log.PutAsync(2, 9, [a, b]));  // older than what is indexed
+        Assert.True(await first.Log.PutAsync(3, 12, [a, b]));
+        Assert.True(await first.Log.DeleteAsync(3, 13));
+        Assert.False(await first.Log.DeleteAsync(1, 5));       // older than the value
+        await CloseAsync(first);
+
+        var second = Open();
+        Assert.Equal("10:http://localhost:5001,http://localhost:5002", Replicas(second.Index, 1));
+        Assert.Equal("11:http://localhost:5002,http://localhost:5001", Replicas(second.Index, 2));
+        Assert.Equal("absent", Replicas(second.Index, 3));
+        Assert.Equal(2, second.Registry.All.Length);
+        Assert.All(second.Registry.All, m => Assert.False(m.Alive)); // down until they heartbeat
+        Assert.Equal(3, second.Index.MaxId);
+        // New members continue the numbering.
+        var c = await AddMember(second, 5003);
+        Assert.Equal(3, c.Number);
+    }
+
+    [Fact]
+    public async Task Recovery_is_checkpoint_plus_log_tail_and_old_segments_are_removed()
+    {
+        var first = Open(checkpointBytes: 4096);
+        var a = await AddMember(first, 5001);
+        var b = await AddMember(first, 5002);
+        for (var id = 1; id <= 2000; id++)
+            await first.Log.PutAsync(id, id, [a, b]);
+        await first.Log.CheckpointNowAsync();
+        for (var id = 2001; id <= 2100; id++)
+            await first.Log.PutAsync(id, id, [b, a]);
+        await first.Log.DeleteAsync(5, 100_000);
+        Assert.True(first.Log.Checkpoints > 1);
+        await CloseAsync(first);
+
+        Assert.True(File.Exists(Path.Combine(_dir, IndexLog.CheckpointName)));
+        Assert.True(Directory.GetFiles(_dir, "*" + IndexLog.LogSuffix).Length <= 2, "covered log segments are deleted");
+
+        var second = Open();
+        Assert.Equal(2099, second.Index.Count);
+        Assert.Equal("absent", Replicas(second.Index, 5));
+        Assert.Equal("2100:http://localhost:5002,http://localhost:5001", Replicas(second.Index, 2100));
+        Assert.Equal(0, second.Log.CorruptRecords);
+    }
+
+    [Fact]
+    public async Task A_torn_last_record_is_dropped_at_every_cut()
+    {
+        var first = Open();
+        var a = await AddMember(first, 5001);
+        await first.Log.PutAsync(1, 1, [a]);
+        await first.Log.PutAsync(2, 2, [a]);
+        await CloseAsync(first);
+        var path = Directory.GetFiles(_dir, "*" + IndexLog.LogSuffix).Single();
+        var full = await File.ReadAllBytesAsync(path, TestContext.Current.CancellationToken);
+        const int lastSize = 8 + 17 + 4 + 4;
+
+        for (var keep = 0; keep < lastSize; keep++)
+        {
+            await File.WriteAllBytesAsync(path, full[..(full.Length - lastSize + keep)], TestContext.Current.CancellationToken);
+            var leader = Open();
+            Assert.Equal("1:http://localhost:5001", Replicas(leader.Index, 1));
+            Assert.Equal("absent", Replicas(leader.Index, 2));
+            // Appends after the truncation point survive the next restart.
+            await leader.Log.PutAsync(3, 3, [leader.Registry.All[0]]);
+            await CloseAsync(leader);
+            var again = Open();
+            Assert.Equal("3:http://localhost:5001", Replicas(again.Index, 3));
+            await CloseAsync(again);
+            _open.Clear();
+        }
+    }
+
+    [Fact]
+    public async Task A_flipped_bit_in_the_log_or_the_checkpoint_loses_only_that_record()
+    {
+        var first = Open();
+        var a = await AddMember(first, 5001);
+        for (var id = 1; id <= 3; id++)
+            await first.Log.PutAsync(id, id, [a]);
+        await first.Log.CheckpointNowAsync();
+        for (var id = 4; id <= 6; id++)
+            await first.Log.PutAsync(id, id, [a]);
+        await CloseAsync(first);
+
+        // Record layout: 8-byte header, body, CRC; a put with one replica is 33 bytes.
+        var log = Directory.GetFiles(_dir, "*" + IndexLog.LogSuffix).Single();
+        var bytes = await File.ReadAllBytesAsync(log, TestContext.Current.CancellationToken);
+        bytes[33 + 10] ^= 0x04; // inside the second put (id 5)
+        await File.WriteAllBytesAsync(log, bytes, TestContext.Current.CancellationToken);
+        var checkpoint = Path.Combine(_dir, IndexLog.CheckpointName);
+        var cp = await File.ReadAllBytesAsync(checkpoint, TestContext.Current.CancellationToken);
+        cp[^(33 + 33 + 10)] ^= 0x04; // inside the second-to-last put of the checkpoint
+        await File.WriteAllBytesAsync(checkpoint, cp, TestContext.Current.CancellationToken);
+
+        var second = Open();
+        Assert.Equal(2, second.Log.CorruptRecords);
+        Assert.Equal(4, second.Index.Count);
+        Assert.Equal("absent", Replicas(second.Index, 5));
+        Assert.Equal("6:http://localhost:5001", Replicas(second.Index, 6));
+    }
+
+    [Fact]
+    public async Task In_fsync_mode_no_acknowledged_put_is_lost_at_a_crash()
+    {
+        var fs = new CrashableFileSystem();
+        var first = Open(fs, checkpointBytes: 8192);
+        var a = await AddMember(first, 5001);
+        var acked = new ConcurrentDictionary<long, long>();
+        long version = 0;
+        var ackCount = 0;
+        var crashed = false;
+        await Parallel.ForAsync(0, 16, TestContext.Current.CancellationToken, async (worker, _) =>
+        {
+            for (var i = 0; !Volatile.Read(ref crashed); i++)
+            {
+                var id = (worker * 7919 + i) % 500;
+                var v = Interlocked.Increment(ref version);
+                try
+                {
+                    await first.Log.PutAsync(id, v, [a]);
+                    acked.AddOrUpdate(id, v, (_, old) => Math.Max(old, v));
+                    if (Interlocked.Increment(ref ackCount) == 3000)
+                    {
+                        fs.Crash();
+                        Volatile.Write(ref crashed, true);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        });
+
+        try
+        {
+            await first.Log.DisposeAsync();
+        }
+        catch (IOException)
+        {
+        }
+
+        var second = Open(fs);
+        Assert.True(second.Log.Checkpoints == 0 && first.Log.Checkpoints > 0, "the load crossed checkpoints");
+        foreach (var (id, v) in acked)
+            Assert.True(second.Index.TryGet(id, out var e) && e.Version >= v, $"id {id}: acked version {v} lost");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var (log, registry) in _open)
+        {
+            try
+            {
+                await log.DisposeAsync();
+            }
+            catch (IOException)
+            {
+            }
+
+            registry.Dispose();
+        }
+
+        Directory.Delete(_dir, recursive: true);
+    }
+}
