@@ -34,6 +34,19 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task Del_removes_a_message_everywhere()
+    {
+        await using var c = await cluster.ConnectAsync();
+        Assert.Equal("OK", await c.CommandAsync("SET 150 short-lived"));
+        Assert.Equal("OK", await c.CommandAsync("DEL 150"));
+        Assert.Equal("NOT_FOUND", await c.CommandAsync("GET 150"));
+        Assert.Equal("NOT_FOUND", await c.CommandAsync("DEL 150"));
+        Assert.Equal("ERROR: DEL <id>", await c.CommandAsync("DEL"));
+        Assert.Equal("OK", await c.CommandAsync("SET 150 back again"));
+        Assert.Equal("back again", await c.CommandAsync("GET 150"));
+    }
+
+    [Fact]
     public async Task Ids_are_64_bit_and_do_not_wrap()
     {
         await using var c = await cluster.ConnectAsync();
