@@ -19,24 +19,38 @@ var payload = new Option<int>("--payload") { Description = "Message size in byte
 var getRatio = new Option<double>("--get-ratio") { Description = "Share of GETs, 0..1 (0 = all SETs)", DefaultValueFactory = _ => 0 };
 var keySpace = new Option<long>("--key-space") { Description = "Distinct ids used (default: the request count)", DefaultValueFactory = _ => 0 };
 var startId = new Option<long>("--start-id") { Description = "First id", DefaultValueFactory = _ => 1 };
+var redis = new Option<string?>("--redis") { Description = "Also run the same workload against this Redis server (host:port) and print both" };
 var bench = new Command("bench", "Closed-loop SET/GET load against a leader; prints ops/s and latency percentiles.")
 {
-    addr, connections, requests, duration, payload, getRatio, keySpace, startId,
+    addr, connections, requests, duration, payload, getRatio, keySpace, startId, redis,
 };
 bench.SetAction(async (parse, ct) =>
 {
     var (host, port) = Endpoints.Parse(parse.GetValue(addr)!)[0];
     var seconds = parse.GetValue(duration);
-    var options = new BenchOptions(host, port, parse.GetValue(connections), parse.GetValue(requests),
+    var options = new BenchOptions(host, port, BenchTarget.Tolerex, parse.GetValue(connections), parse.GetValue(requests),
         seconds is { } s ? TimeSpan.FromSeconds(s) : null, parse.GetValue(payload), parse.GetValue(getRatio),
         parse.GetValue(keySpace), parse.GetValue(startId));
-    var result = await BenchRunner.RunAsync(options, null, ct);
+    var results = new List<BenchResult> { await BenchRunner.RunAsync(options, null, ct) };
+    if (parse.GetValue(redis) is { } redisAddress)
+    {
+        var (redisHost, redisPort) = Endpoints.Parse(redisAddress)[0];
+        results.Add(await BenchRunner.RunAsync(options with { Host = redisHost, Port = redisPort, Target = BenchTarget.Redis }, null, ct));
+    }
+
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{"target",-10}{"conns",6}{"payload",8}{"requests",10}{"errors",8}{"secs",8}{"ops/s",10}{"p50us",9}{"p95us",9}{"p99us",9}{"p99.9us",9}"));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"{result.Target,-10}{result.Connections,6}{result.PayloadBytes,8}{result.Requests,10}{result.Errors,8}{result.ElapsedSeconds,8:0.0}{result.OpsPerSecond,10:0}{result.P50Us,9:0}{result.P95Us,9:0}{result.P99Us,9:0}{result.P999Us,9:0}"));
-    Console.WriteLine(JsonSerializer.Serialize(result, BenchJson.Default.BenchResult));
-    return result.Requests > result.Errors ? 0 : 1;
+    foreach (var r in results)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{r.Target,-10}{r.Connections,6}{r.PayloadBytes,8}{r.Requests,10}{r.Errors,8}{r.ElapsedSeconds,8:0.0}{r.OpsPerSecond,10:0}{r.P50Us,9:0}{r.P95Us,9:0}{r.P99Us,9:0}{r.P999Us,9:0}"));
+    }
+
+    if (results.Count == 2)
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tolerex/redis throughput ratio: {results[0].OpsPerSecond / results[1].OpsPerSecond:0.00}"));
+    foreach (var r in results)
+        Console.WriteLine(JsonSerializer.Serialize(r, BenchJson.Default.BenchResult));
+    return results.All(r => r.Requests > r.Errors) ? 0 : 1;
 });
 root.Subcommands.Add(bench);
 

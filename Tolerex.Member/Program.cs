@@ -2,6 +2,9 @@ using Tolerex.Member;
 using Tolerex.Member.Configuration;
 using Tolerex.ServiceDefaults.Configuration;
 
+if (args is ["bench-storage", ..])
+    return await Tolerex.Member.Storage.StorageBench.RunAsync(args[1..]);
+
 // The original's single-dash flags (-port=5556) need switch mappings, so the command line is added here.
 var builder = WebApplication.CreateBuilder();
 MemberOptions options;

@@ -15,6 +15,23 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
         return new StoreReply { HeldVersion = held, Load = LoadOf(store.Stats) };
     }
 
+    public override async Task<StoreBatchReply> StoreBatch(StoreBatchRequest request, ServerCallContext context)
+    {
+        // Queue every item before awaiting any, so the whole batch lands in one group commit.
+        var pending = new Task<long>[request.Items.Count];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            var item = request.Items[i];
+            pending[i] = store.StoreAsync(item.Id, item.Version, item.Payload.Memory, CancellationToken.None).AsTask();
+        }
+
+        var reply = new StoreBatchReply();
+        foreach (var held in pending)
+            reply.HeldVersions.Add(await held);
+        reply.Load = LoadOf(store.Stats);
+        return reply;
+    }
+
     public override async Task<RetrieveReply> Retrieve(RetrieveRequest request, ServerCallContext context)
     {
         var message = await store.ReadAsync(request.Id, context.CancellationToken);

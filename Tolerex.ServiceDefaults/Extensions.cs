@@ -36,32 +36,38 @@ public static class Extensions
 
     public static TBuilder ConfigureOpenTelemetry<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
-        builder.Logging.AddOpenTelemetry(logging =>
+        // Traces and OpenTelemetry logs only go somewhere when an OTLP endpoint is configured (Aspire always
+        // sets one); without it, recording them would cost every request CPU for nothing.
+        var exporting = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (exporting)
         {
-            logging.IncludeFormattedMessage = true;
-            logging.IncludeScopes = true;
-        });
+            builder.Logging.AddOpenTelemetry(logging =>
+            {
+                logging.IncludeFormattedMessage = true;
+                logging.IncludeScopes = true;
+            });
+        }
 
-        builder.Services.AddOpenTelemetry()
+        var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(TelemetryPrefix + "*")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation())
-            .WithTracing(tracing => tracing
-                .AddSource(builder.Environment.ApplicationName)
-                .AddSource(TelemetryPrefix + "*")
-                .AddAspNetCoreInstrumentation(o =>
-                    o.Filter = context =>
-                        !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                        && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
-                // One span per gRPC call, not a second HTTP span under it.
-                .AddGrpcClientInstrumentation(o => o.SuppressDownstreamInstrumentation = true)
-                .AddHttpClientInstrumentation());
+                .AddRuntimeInstrumentation());
+        if (!exporting)
+            return builder;
 
-        if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-            builder.Services.AddOpenTelemetry().UseOtlpExporter();
-
+        otel.WithTracing(tracing => tracing
+            .AddSource(builder.Environment.ApplicationName)
+            .AddSource(TelemetryPrefix + "*")
+            .AddAspNetCoreInstrumentation(o =>
+                o.Filter = context =>
+                    !context.Request.Path.StartsWithSegments(HealthEndpointPath)
+                    && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+            // One span per gRPC call, not a second HTTP span under it.
+            .AddGrpcClientInstrumentation(o => o.SuppressDownstreamInstrumentation = true)
+            .AddHttpClientInstrumentation());
+        otel.UseOtlpExporter();
         return builder;
     }
 

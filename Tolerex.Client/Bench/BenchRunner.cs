@@ -4,9 +4,14 @@ using Tolerex.Protocol.HaToKuSe;
 
 namespace Tolerex.Client.Bench;
 
+/// <summary>What the bench talks to: a Tolerex leader (HaToKuSe) or a Redis server (its inline protocol
+/// accepts the same <c>SET id value</c> lines), so the same workload runs against both.</summary>
+internal enum BenchTarget { Tolerex, Redis }
+
 internal sealed record BenchOptions(
     string Host,
     int Port,
+    BenchTarget Target = BenchTarget.Tolerex,
     int Connections = 50,
     long Requests = 100_000,
     TimeSpan? Duration = null,
@@ -44,7 +49,7 @@ internal static class BenchRunner
         var keySpace = options.KeySpace > 0 ? options.KeySpace : Math.Max(1, options.Requests);
         var connections = new LineConnection[options.Connections];
         for (var i = 0; i < connections.Length; i++)
-            connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, cancellationToken);
+            connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, options.Target == BenchTarget.Tolerex, cancellationToken);
 
         long next = -1;
         long errors = 0;
@@ -78,7 +83,7 @@ internal static class BenchRunner
                 {
                     await connection.SendAsync(command.WrittenMemory, cancellationToken);
                     var reply = connection.Line(await connection.ReadLineAsync(cancellationToken));
-                    if (reply.StartsWith("ERROR"u8) || (!isGet && !reply.SequenceEqual("OK"u8)))
+                    if (!await IsSuccessAsync(options.Target, isGet, connection, reply.ToArray(), cancellationToken))
                         Interlocked.Increment(ref errors);
                 }
                 catch (IOException)
@@ -99,8 +104,21 @@ internal static class BenchRunner
 
         var all = latencies.Where(l => l is not null).SelectMany(l => l).ToArray();
         Array.Sort(all);
-        return new BenchResult("tolerex", options.Connections, options.PayloadBytes, all.Length, errors, elapsed,
+        return new BenchResult(options.Target == BenchTarget.Redis ? "redis" : "tolerex", options.Connections, options.PayloadBytes, all.Length, errors, elapsed,
             all.Length / elapsed, Percentile(all, 50), Percentile(all, 95), Percentile(all, 99), Percentile(all, 99.9));
+    }
+
+    /// <summary>Tolerex: SET must answer OK, and nothing may answer ERROR. Redis: +OK for SET; a GET's bulk
+    /// reply ($len, then the value on a second line) or $-1 for a miss; -ERR is an error.</summary>
+    private static async ValueTask<bool> IsSuccessAsync(BenchTarget target, bool isGet, LineConnection connection, byte[] reply, CancellationToken cancellationToken)
+    {
+        if (target == BenchTarget.Tolerex)
+            return !reply.AsSpan().StartsWith("ERROR"u8) && (isGet || reply.AsSpan().SequenceEqual("OK"u8));
+        if (!isGet)
+            return reply.AsSpan().SequenceEqual("+OK"u8);
+        if (reply.Length > 0 && reply[0] == (byte)'$' && !reply.AsSpan().SequenceEqual("$-1"u8))
+            await connection.ReadLineAsync(cancellationToken);
+        return reply.Length > 0 && reply[0] == (byte)'$';
     }
 
     /// <summary>Nearest-rank percentile of sorted Stopwatch tick durations, in microseconds.</summary>

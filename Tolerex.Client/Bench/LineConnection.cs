@@ -17,11 +17,14 @@ internal sealed class LineConnection : IAsyncDisposable
 
     private LineConnection(Socket socket) => _socket = socket;
 
-    public static async Task<LineConnection> OpenAsync(string host, int port, CancellationToken cancellationToken)
+    /// <summary>Connects; with <paramref name="hatokuse"/> also turns the prompt off and skips the banner.</summary>
+    public static async Task<LineConnection> OpenAsync(string host, int port, bool hatokuse, CancellationToken cancellationToken)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(host, port, cancellationToken);
         var connection = new LineConnection(socket);
+        if (!hatokuse)
+            return connection;
         await connection.SendAsync("PROMPT OFF\r\n"u8.ToArray(), cancellationToken);
         // The banner (if any) ends with the prompt, so the OK arrives on the prompt's line.
         while (!connection.Line(await connection.ReadLineAsync(cancellationToken)).EndsWith(HaToKuSeText.Ok[..^2]))

@@ -30,6 +30,12 @@ internal sealed class LeaderOptions
 
     /// <summary>Deadline of one Store call to one member; on failure the copy moves to another member.</summary>
     public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>Most copies sent to one member in one StoreBatch call.</summary>
+    public int MaxBatchCount { get; set; } = 256;
+    /// <summary>Most payload bytes in one StoreBatch call (a single larger copy still goes alone).</summary>
+    public int MaxBatchBytes { get; set; } = 1024 * 1024;
+    /// <summary>StoreBatch calls in flight per member; while they are, new copies gather into the next batch.</summary>
+    public int BatchesInFlight { get; set; } = 4;
     /// <summary>Deadline of one Retrieve call; on failure the next replica is asked.</summary>
     public TimeSpan ReadAttemptTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
     /// <summary>How often members are asked to heartbeat.</summary>

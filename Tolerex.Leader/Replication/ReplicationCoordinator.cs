@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Google.Protobuf;
 using Grpc.Core;
 using Tolerex.Leader.Configuration;
@@ -20,8 +21,11 @@ internal sealed partial class ReplicationCoordinator(
     IndexLog indexLog,
     VersionClock clock,
     LeaderOptions options,
-    ILogger<ReplicationCoordinator> logger)
+    ILogger<ReplicationCoordinator> logger) : IAsyncDisposable
 {
+    // Lazy: GetOrAdd may run its factory twice under a race, and a writer starts a task.
+    private readonly ConcurrentDictionary<Member, Lazy<ReplicaWriter>> _writers = new();
+
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
     public async Task<bool> SetAsync(long id, ByteString payload)
     {
@@ -111,19 +115,20 @@ internal sealed partial class ReplicationCoordinator(
     {
         try
         {
-            var reply = await member.Client.StoreAsync(request, deadline: DateTime.UtcNow + options.StoreTimeout).ConfigureAwait(false);
-            member.ReportLoad(reply.Load);
-            return (member, true);
-        }
-        catch (RpcException e)
-        {
-            OnCallFailed(member, e, "store", request.Id);
-            return (member, false);
+            return (member, await _writers.GetOrAdd(member, CreateWriter).Value.StoreAsync(request).ConfigureAwait(false));
         }
         finally
         {
             member.EndPlacement();
         }
+    }
+
+    private Lazy<ReplicaWriter> CreateWriter(Member member) => new(() => new ReplicaWriter(member, registry, options, logger));
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var writer in _writers.Values.Where(w => w.IsValueCreated))
+            await writer.Value.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>Reads the newest acknowledged value of <paramref name="id"/>.</summary>

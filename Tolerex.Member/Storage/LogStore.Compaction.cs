@@ -69,8 +69,7 @@ internal sealed partial class LogStore
         foreach (var source in sources)
         {
             var length = (int)source.Length;
-            var data = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
-            try
+            var data = new byte[length]; // not pooled: the pool would keep a segment-sized buffer forever
             {
                 var span = data.AsSpan(0, length);
                 for (var read = 0; read < length;)
@@ -110,10 +109,6 @@ internal sealed partial class LogStore
 
                     pos += size;
                 }
-            }
-            finally
-            {
-                ArrayPool<byte>.Shared.Return(data);
             }
         }
 

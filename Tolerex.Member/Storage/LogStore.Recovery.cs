@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Tolerex.Member.Storage;
 
 internal sealed partial class LogStore
@@ -53,8 +51,8 @@ internal sealed partial class LogStore
         var length = segment.File.Length;
         if (length > int.MaxValue)
             throw new IOException($"{segment.Path} is larger than 2 GiB; segments are rolled far below that");
-        var data = ArrayPool<byte>.Shared.Rent((int)Math.Max(length, 1));
-        try
+        // A plain array, not a pooled one: the shared pool would keep a segment-sized buffer alive forever.
+        var data = new byte[length];
         {
             var span = data.AsSpan(0, (int)length);
             var read = 0;
@@ -96,10 +94,6 @@ internal sealed partial class LogStore
 
             segment.Length = Math.Min(pos, span.Length);
             return records;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(data);
         }
     }
 

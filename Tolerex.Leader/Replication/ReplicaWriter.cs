@@ -1,0 +1,108 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Membership;
+using Tolerex.Protocol.V1;
+
+namespace Tolerex.Leader.Replication;
+
+/// <summary>
+/// Sends one member its copies in batches: concurrent SETs bound for the same member share one StoreBatch
+/// call (and one fsync there), the way Kafka producers batch records per partition. Batches grow by
+/// themselves under load: while the allowed batches are in flight, new copies queue up for the next one.
+/// </summary>
+internal sealed partial class ReplicaWriter : IAsyncDisposable
+{
+    private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _slots;
+    private readonly Member _member;
+    private readonly MemberRegistry _registry;
+    private readonly LeaderOptions _options;
+    private readonly ILogger _logger;
+    private readonly Task _loop;
+
+    public ReplicaWriter(Member member, MemberRegistry registry, LeaderOptions options, ILogger logger)
+    {
+        _member = member;
+        _registry = registry;
+        _options = options;
+        _logger = logger;
+        _slots = new SemaphoreSlim(options.BatchesInFlight);
+        _loop = Task.Run(SendLoopAsync);
+    }
+
+    /// <summary>Stores one copy on this member; true when the member acknowledged it durably.</summary>
+    public Task<bool> StoreAsync(StoreRequest request)
+    {
+        var pending = new Pending(request);
+        return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromResult(false);
+    }
+
+    private async Task SendLoopAsync()
+    {
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            await _slots.WaitAsync().ConfigureAwait(false);
+            var batch = new List<Pending>();
+            long bytes = 0;
+            while (batch.Count < _options.MaxBatchCount && _queue.Reader.TryPeek(out var next)
+                   && (batch.Count == 0 || bytes + next.Request.Payload.Length <= _options.MaxBatchBytes)
+                   && _queue.Reader.TryRead(out next))
+            {
+                batch.Add(next);
+                bytes += next.Request.Payload.Length;
+            }
+
+            if (batch.Count == 0)
+            {
+                _slots.Release();
+                continue;
+            }
+
+            _ = SendAsync(batch);
+        }
+    }
+
+    private async Task SendAsync(List<Pending> batch)
+    {
+        try
+        {
+            var request = new StoreBatchRequest();
+            foreach (var p in batch)
+                request.Items.Add(p.Request);
+            var reply = await _member.Client.StoreBatchAsync(request, deadline: DateTime.UtcNow + _options.StoreTimeout).ConfigureAwait(false);
+            _member.ReportLoad(reply.Load);
+            for (var i = 0; i < batch.Count; i++)
+                batch[i].Done.TrySetResult(i < reply.HeldVersions.Count);
+        }
+        catch (RpcException e)
+        {
+            LogBatchFailed(_logger, batch.Count, _member.Address, e.StatusCode, e.Status.Detail);
+            // An unreachable member is marked down at once instead of waiting for its heartbeats to time
+            // out; its next heartbeat brings it back.
+            if (e.StatusCode == StatusCode.Unavailable)
+                _registry.MarkDown(_member, $"store failed: {e.Status.Detail}");
+            foreach (var p in batch)
+                p.Done.TrySetResult(false);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await _loop.ConfigureAwait(false);
+    }
+
+    private sealed class Pending(StoreRequest request)
+    {
+        public StoreRequest Request { get; } = request;
+        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store batch of {Count} on {Member} failed: {Status} {Detail}")]
+    private static partial void LogBatchFailed(ILogger logger, int count, string member, StatusCode status, string detail);
+}
