@@ -2,6 +2,9 @@ using Tolerex.Leader;
 using Tolerex.Leader.Configuration;
 using Tolerex.ServiceDefaults.Configuration;
 
+if (args is ["bench-index", ..])
+    return await Tolerex.Leader.Index.IndexBench.RunAsync(args[1..]);
+
 var builder = WebApplication.CreateBuilder(args);
 LeaderOptions options;
 try
