@@ -1,4 +1,5 @@
 using System.Globalization;
+using Tolerex.Protocol.Storage;
 
 namespace Tolerex.Leader.Index;
 
@@ -64,10 +65,8 @@ internal sealed partial class IndexLog
 
     private long Replay(Protocol.Storage.IStorageFile file, string path, bool truncateTail, Action<int>? onCheckpoint)
     {
-        var length = (int)file.Length;
-        var data = new byte[length];
-        for (var read = 0; read < length;)
-            read += file.Read(data.AsSpan(read), read) is var n and > 0 ? n : throw new IOException($"{path}: short read");
+        var data = file.ReadAll(path);
+        var length = data.Length;
 
         long records = 0;
         var pos = 0;

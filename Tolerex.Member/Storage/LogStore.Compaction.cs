@@ -1,4 +1,5 @@
 using System.Buffers;
+using Tolerex.Protocol.Storage;
 
 namespace Tolerex.Member.Storage;
 
@@ -68,47 +69,40 @@ internal sealed partial class LogStore
 
         foreach (var source in sources)
         {
-            var length = (int)source.Length;
-            var data = new byte[length]; // not pooled: the pool would keep a segment-sized buffer forever
+            var span = source.File.ReadAll(source.Path).AsSpan();
+            for (var pos = 0; pos < span.Length;)
             {
-                var span = data.AsSpan(0, length);
-                for (var read = 0; read < length;)
-                    read += source.File.Read(span[read..], read) is var n and > 0 ? n : throw new IOException($"{source.Path}: short read");
-
-                for (var pos = 0; pos < length;)
+                if (!LogRecord.TryRead(span[pos..], out var kind, out var id, out var version, out var payloadLength))
                 {
-                    if (!LogRecord.TryRead(span[pos..], out var kind, out var id, out var version, out var payloadLength))
-                    {
-                        // Damage recovery already reported; find the next record.
-                        pos = LogRecord.FindNext(span, pos + 1) is var next and >= 0 ? next : length;
-                        continue;
-                    }
-
-                    var size = LogRecord.SizeOf(payloadLength);
-                    var from = new Entry(source.Number, pos, payloadLength, version);
-                    if (kind == RecordKind.Value && _index.TryGetValue(id, out var current) && current == from)
-                    {
-                        if (output is null || output.Length + buffer.WrittenCount + size > _options.SegmentBytes && output.Length + buffer.WrittenCount > 0)
-                        {
-                            if (output is not null)
-                                Seal(output, buffer);
-                            output = StartOutput();
-                            outputs.Add(output);
-                        }
-
-                        moves.Add((id, from, new Entry(output.Number, output.Length + buffer.WrittenCount, payloadLength, version)));
-                        span.Slice(pos, size).CopyTo(buffer.GetSpan(size));
-                        buffer.Advance(size);
-                        if (buffer.WrittenCount >= 1024 * 1024)
-                        {
-                            output.File.Write(buffer.WrittenSpan, output.Length);
-                            output.Length += buffer.WrittenCount;
-                            buffer.ResetWrittenCount();
-                        }
-                    }
-
-                    pos += size;
+                    // Damage recovery already reported; find the next record.
+                    pos = LogRecord.FindNext(span, pos + 1) is var next and >= 0 ? next : span.Length;
+                    continue;
                 }
+
+                var size = LogRecord.SizeOf(payloadLength);
+                var from = new Entry(source.Number, pos, payloadLength, version);
+                if (kind == RecordKind.Value && _index.TryGetValue(id, out var current) && current == from)
+                {
+                    if (output is null || output.Length + buffer.WrittenCount + size > _options.SegmentBytes && output.Length + buffer.WrittenCount > 0)
+                    {
+                        if (output is not null)
+                            Seal(output, buffer);
+                        output = StartOutput();
+                        outputs.Add(output);
+                    }
+
+                    moves.Add((id, from, new Entry(output.Number, output.Length + buffer.WrittenCount, payloadLength, version)));
+                    span.Slice(pos, size).CopyTo(buffer.GetSpan(size));
+                    buffer.Advance(size);
+                    if (buffer.WrittenCount >= 1024 * 1024)
+                    {
+                        output.File.Write(buffer.WrittenSpan, output.Length);
+                        output.Length += buffer.WrittenCount;
+                        buffer.ResetWrittenCount();
+                    }
+                }
+
+                pos += size;
             }
         }
 

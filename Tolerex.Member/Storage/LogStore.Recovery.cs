@@ -1,3 +1,5 @@
+using Tolerex.Protocol.Storage;
+
 namespace Tolerex.Member.Storage;
 
 internal sealed partial class LogStore
@@ -48,53 +50,36 @@ internal sealed partial class LogStore
 
     private long Scan(Segment segment, Dictionary<long, long> tombstones)
     {
-        var length = segment.File.Length;
-        if (length > int.MaxValue)
-            throw new IOException($"{segment.Path} is larger than 2 GiB; segments are rolled far below that");
-        // A plain array, not a pooled one: the shared pool would keep a segment-sized buffer alive forever.
-        var data = new byte[length];
+        var span = segment.File.ReadAll(segment.Path).AsSpan();
+        var pos = 0;
+        long records = 0;
+        while (pos < span.Length)
         {
-            var span = data.AsSpan(0, (int)length);
-            var read = 0;
-            while (read < span.Length)
+            if (LogRecord.TryRead(span[pos..], out var kind, out var id, out var version, out var payloadLength))
             {
-                var n = segment.File.Read(span[read..], read);
-                if (n == 0)
-                    break;
-                read += n;
+                Recovered(segment.Number, pos, kind, id, version, payloadLength, tombstones);
+                pos += LogRecord.SizeOf(payloadLength);
+                records++;
+                continue;
             }
 
-            span = span[..read];
-            var pos = 0;
-            long records = 0;
-            while (pos < span.Length)
+            var next = LogRecord.FindNext(span, pos + 1);
+            Interlocked.Increment(ref _corruptRecords);
+            CorruptRecordsCounter.Add(1);
+            if (next < 0)
             {
-                if (LogRecord.TryRead(span[pos..], out var kind, out var id, out var version, out var payloadLength))
-                {
-                    Recovered(segment.Number, pos, kind, id, version, payloadLength, tombstones);
-                    pos += LogRecord.SizeOf(payloadLength);
-                    records++;
-                    continue;
-                }
-
-                var next = LogRecord.FindNext(span, pos + 1);
-                Interlocked.Increment(ref _corruptRecords);
-                CorruptRecordsCounter.Add(1);
-                if (next < 0)
-                {
-                    LogTruncated(_logger, segment.Path, pos, span.Length - pos);
-                    segment.File.SetLength(pos);
-                    segment.File.Sync();
-                    break;
-                }
-
-                LogSkipped(_logger, segment.Path, pos, next - pos);
-                pos = next;
+                LogTruncated(_logger, segment.Path, pos, span.Length - pos);
+                segment.File.SetLength(pos);
+                segment.File.Sync();
+                break;
             }
 
-            segment.Length = Math.Min(pos, span.Length);
-            return records;
+            LogSkipped(_logger, segment.Path, pos, next - pos);
+            pos = next;
         }
+
+        segment.Length = Math.Min(pos, span.Length);
+        return records;
     }
 
     private void Recovered(int segment, int offset, RecordKind kind, long id, long version, int payloadLength, Dictionary<long, long> tombstones)
