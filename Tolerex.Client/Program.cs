@@ -19,10 +19,11 @@ var payload = new Option<int>("--payload") { Description = "Message size in byte
 var getRatio = new Option<double>("--get-ratio") { Description = "Share of GETs, 0..1 (0 = all SETs)", DefaultValueFactory = _ => 0 };
 var keySpace = new Option<long>("--key-space") { Description = "Distinct ids used (default: the request count)", DefaultValueFactory = _ => 0 };
 var startId = new Option<long>("--start-id") { Description = "First id", DefaultValueFactory = _ => 1 };
+var warmup = new Option<double>("--warmup") { Description = "Seconds of unmeasured load first, against each target", DefaultValueFactory = _ => 5 };
 var redis = new Option<string?>("--redis") { Description = "Also run the same workload against this Redis server (host:port) and print both" };
 var bench = new Command("bench", "Closed-loop SET/GET load against a leader; prints ops/s and latency percentiles.")
 {
-    addr, connections, requests, duration, payload, getRatio, keySpace, startId, redis,
+    addr, connections, requests, duration, payload, getRatio, keySpace, startId, warmup, redis,
 };
 bench.SetAction(async (parse, ct) =>
 {
@@ -30,7 +31,7 @@ bench.SetAction(async (parse, ct) =>
     var seconds = parse.GetValue(duration);
     var options = new BenchOptions(host, port, BenchTarget.Tolerex, parse.GetValue(connections), parse.GetValue(requests),
         seconds is { } s ? TimeSpan.FromSeconds(s) : null, parse.GetValue(payload), parse.GetValue(getRatio),
-        parse.GetValue(keySpace), parse.GetValue(startId));
+        parse.GetValue(keySpace), parse.GetValue(startId), TimeSpan.FromSeconds(parse.GetValue(warmup)));
     var results = new List<BenchResult> { await BenchRunner.RunAsync(options, null, ct) };
     if (parse.GetValue(redis) is { } redisAddress)
     {

@@ -18,7 +18,9 @@ internal sealed record BenchOptions(
     int PayloadBytes = 100,
     double GetRatio = 0,
     long KeySpace = 0,
-    long StartId = 1);
+    long StartId = 1,
+    /// <summary>Run the workload this long first, unmeasured, so JIT tiering and caches settle (both targets).</summary>
+    TimeSpan Warmup = default);
 
 internal sealed record BenchResult(
     string Target,
@@ -51,16 +53,33 @@ internal static class BenchRunner
         for (var i = 0; i < connections.Length; i++)
             connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, options.Target == BenchTarget.Tolerex, cancellationToken);
 
+        if (options.Warmup > TimeSpan.Zero)
+            await RunPhaseAsync(options, connections, payload, keySpace, options.Warmup, long.MaxValue, null, cancellationToken);
+        var (elapsed, errors, latencies) = await RunPhaseAsync(options, connections, payload, keySpace, options.Duration, options.Requests, progress, cancellationToken);
+        foreach (var c in connections)
+            await c.DisposeAsync();
+
+        var all = latencies.Where(l => l is not null).SelectMany(l => l).ToArray();
+        Array.Sort(all);
+        return new BenchResult(options.Target == BenchTarget.Redis ? "redis" : "tolerex", options.Connections, options.PayloadBytes, all.Length, errors, elapsed,
+            all.Length / elapsed, Percentile(all, 50), Percentile(all, 95), Percentile(all, 99), Percentile(all, 99.9));
+    }
+
+    /// <summary>Every connection sends commands until <paramref name="duration"/> passes or <paramref name="requests"/> were sent.</summary>
+    private static async Task<(double Elapsed, long Errors, List<long>[] Latencies)> RunPhaseAsync(
+        BenchOptions options, LineConnection[] connections, byte[] payload, long keySpace, TimeSpan? duration, long requests,
+        IProgress<long>? progress, CancellationToken cancellationToken)
+    {
         long next = -1;
         long errors = 0;
         long done = 0;
-        var latencies = new List<long>[options.Connections];
+        var latencies = new List<long>[connections.Length];
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var clock = Stopwatch.StartNew();
-        if (options.Duration is { } duration)
-            stop.CancelAfter(duration);
+        if (duration is { } d)
+            stop.CancelAfter(d);
 
-        var workers = Enumerable.Range(0, options.Connections).Select(w => Task.Run(async () =>
+        var workers = Enumerable.Range(0, connections.Length).Select(w => Task.Run(async () =>
         {
             var mine = latencies[w] = new List<long>(1024);
             var connection = connections[w];
@@ -69,7 +88,7 @@ internal static class BenchRunner
             while (!stop.IsCancellationRequested)
             {
                 var n = Interlocked.Increment(ref next);
-                if (options.Duration is null && n >= options.Requests)
+                if (duration is null && n >= requests)
                     break;
                 var id = options.StartId + (n % keySpace);
                 var isGet = options.GetRatio > 0 && workerRandom.NextDouble() < options.GetRatio;
@@ -98,14 +117,7 @@ internal static class BenchRunner
         }, CancellationToken.None)).ToArray();
 
         await Task.WhenAll(workers);
-        var elapsed = clock.Elapsed.TotalSeconds;
-        foreach (var c in connections)
-            await c.DisposeAsync();
-
-        var all = latencies.Where(l => l is not null).SelectMany(l => l).ToArray();
-        Array.Sort(all);
-        return new BenchResult(options.Target == BenchTarget.Redis ? "redis" : "tolerex", options.Connections, options.PayloadBytes, all.Length, errors, elapsed,
-            all.Length / elapsed, Percentile(all, 50), Percentile(all, 95), Percentile(all, 99), Percentile(all, 99.9));
+        return (clock.Elapsed.TotalSeconds, errors, latencies);
     }
 
     /// <summary>Tolerex: SET must answer OK, and nothing may answer ERROR. Redis: +OK for SET; a GET's bulk
