@@ -50,6 +50,8 @@ internal static class LeaderHost
     {
         // Recover the durable index before any listener serves traffic.
         app.Services.GetRequiredService<IndexLog>().Open();
+        // Versions stay above everything recovered, even if the wall clock went backwards meanwhile.
+        app.Services.GetRequiredService<VersionClock>().Observe(app.Services.GetRequiredService<MessageIndex>().MaxVersion);
         app.MapDefaultEndpoints();
         app.MapGrpcService<MembershipService>();
         return app;

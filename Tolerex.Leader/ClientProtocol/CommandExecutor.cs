@@ -52,7 +52,15 @@ internal sealed partial class CommandExecutor(
                 {
                     using var activity = LeaderTelemetry.Source.StartActivity("DEL");
                     activity?.SetTag("tolerex.id", command.Id);
-                    HaToKuSeWriter.Write(output, await replication.DeleteAsync(command.Id) ? HaToKuSeText.Ok : HaToKuSeText.NotFound);
+                    try
+                    {
+                        HaToKuSeWriter.Write(output, await replication.DeleteAsync(command.Id) ? HaToKuSeText.Ok : HaToKuSeText.NotFound);
+                    }
+                    catch (IOException)
+                    {
+                        HaToKuSeWriter.Write(output, "ERROR: delete failed\r\n"u8);
+                    }
+
                     break;
                 }
 

@@ -18,12 +18,16 @@ internal sealed class MessageIndex
     private readonly ConcurrentDictionary<long, IndexEntry> _entries = new();
     private readonly ConcurrentDictionary<Member[], Member[]> _replicaSets = new(ReplicaSetComparer.Instance);
     private long _maxId;
+    private long _maxVersion;
     private long _reservedTo;
 
     public int Count => _entries.Count;
 
     /// <summary>Highest id ever indexed (0 when empty); bulk SETs allocate fresh ids above it.</summary>
     public long MaxId => Volatile.Read(ref _maxId);
+
+    /// <summary>Highest version ever indexed: a restarted leader's versions continue above it.</summary>
+    public long MaxVersion => Volatile.Read(ref _maxVersion);
 
     public bool TryGet(long id, out IndexEntry entry) => _entries.TryGetValue(id, out entry);
 
@@ -51,6 +55,7 @@ internal sealed class MessageIndex
         }
 
         Atomic.Max(ref _maxId, id);
+        Atomic.Max(ref _maxVersion, entry.Version);
         return true;
     }
 

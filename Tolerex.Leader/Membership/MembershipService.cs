@@ -24,7 +24,10 @@ internal sealed class MembershipService(MemberRegistry registry, IndexLog indexL
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
 
-        // Placement may name the member only once the index can: wait until its record is durable.
+        // Placement may name the member only once the index can: wait until its record is durable. If an
+        // earlier attempt to record it failed (a disk error), this registration tries again.
+        if (member.Recorded.IsFaulted)
+            member.Recorded = indexLog.AddMemberAsync(member);
         await member.Recorded;
         registry.Registered(member, request.Name, request.Load, added);
 

@@ -74,7 +74,17 @@ internal sealed partial class ReplicationCoordinator(
 
         // Acknowledged only once the index record is durable. A false result means a newer SET of this id
         // was indexed first; this write is then simply older, and still acknowledged.
-        await indexLog.PutAsync(id, request.Version, acked.ToArray()).ConfigureAwait(false);
+        try
+        {
+            await indexLog.PutAsync(id, request.Version, acked.ToArray()).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            // The copies exist but the index cannot name them durably: not acknowledged.
+            LogIndexFailed(logger, id, e);
+            return false;
+        }
+
         return true;
     }
 
@@ -177,6 +187,9 @@ internal sealed partial class ReplicationCoordinator(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Replica substituted: id={Id} failed={Failed} substitute={Substitute}")]
     private static partial void LogSubstituted(ILogger logger, long id, string failed, string substitute);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "SET id={Id}: the index record could not be made durable")]
+    private static partial void LogIndexFailed(ILogger logger, long id, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SET failed: id={Id} acked={Acked} need={Need}")]
     private static partial void LogSetFailed(ILogger logger, long id, int acked, int need);

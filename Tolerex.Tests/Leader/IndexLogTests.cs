@@ -64,6 +64,8 @@ public sealed class IndexLogTests : IAsyncDisposable
         Assert.Equal(2, second.Registry.All.Length);
         Assert.All(second.Registry.All, m => Assert.False(m.Alive)); // down until they heartbeat
         Assert.Equal(3, second.Index.MaxId);
+        // The highest version recovered (12; deletes do not count), so a restarted leader's versions stay above it.
+        Assert.Equal(12, second.Index.MaxVersion);
         // New members continue the numbering.
         var c = await AddMember(second, 5003);
         Assert.Equal(3, c.Number);
