@@ -18,7 +18,7 @@ trap cleanup EXIT
 base=$((20000 + RANDOM % 20000))
 export Logging__LogLevel__Default=Warning
 LEADER_GRPC_PORT=$base LEADER_TCP_PORT=$((base+1)) LEADER_METRICS_PORT=$((base+2)) TOLERANCE=$tolerance \
-  dotnet Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll >"$data/leader.log" 2>&1 & pids+=($!)
+  dotnet Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll --data-dir "$data/leader" >"$data/leader.log" 2>&1 & pids+=($!)
 for i in $(seq 1 "$members"); do
   LEADER_ADDR=localhost:$base dotnet Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll \
     --port $((base+10+i)) --metrics $((base+30+i)) --data-dir "$data/member$i" >"$data/member$i.log" 2>&1 & pids+=($!)
