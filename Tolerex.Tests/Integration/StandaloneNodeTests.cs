@@ -57,7 +57,8 @@ public class StandaloneNodeTests
             new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{grpc}" });
         await member.WaitForOutputAsync("unreachable", Timeout);
 
-        await using (var leader = NodeProcess.Start("Tolerex.Leader", [], leaderEnv))
+        string[] leaderArgs = ["--data-dir", Path.Combine(data, "leader")];
+        await using (var leader = NodeProcess.Start("Tolerex.Leader", leaderArgs, leaderEnv))
         {
             await WaitForMemberAsync(tcp, memberPort);
             await using var c = await HaToKuSeConnection.OpenAsync("localhost", tcp);
@@ -67,10 +68,13 @@ public class StandaloneNodeTests
         }
 
         Assert.False(member.HasExited);
-        await using var restarted = NodeProcess.Start("Tolerex.Leader", [], leaderEnv);
-        // The new leader knows nothing; the member's next heartbeat is told so and it registers again.
+        await using var restarted = NodeProcess.Start("Tolerex.Leader", leaderArgs, leaderEnv);
+        // The restarted leader knows the member from its durable registry, but the member must register
+        // again with this process (its heartbeat is told so); then it is alive, and its data still reads back.
         await WaitForMemberAsync(tcp, memberPort);
         Assert.False(member.HasExited);
+        await using (var c = await HaToKuSeConnection.OpenAsync("localhost", tcp))
+            Assert.Equal("standalone", await c.CommandAsync("GET 7"));
         Directory.Delete(data, recursive: true);
     }
 
