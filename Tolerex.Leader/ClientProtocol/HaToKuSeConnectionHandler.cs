@@ -8,22 +8,34 @@ namespace Tolerex.Leader.ClientProtocol;
 
 /// <summary>
 /// One HaToKuSe connection on Kestrel: every complete line in the receive buffer is executed in order and
-/// the replies go out with one flush. A line longer than the limit is refused before more of it is buffered.
+/// the replies go out with one flush. A line longer than the limit is refused before more of it is buffered;
+/// connections beyond MaxConnections, lines left incomplete too long and (optionally) idle clients are closed.
 /// </summary>
 internal sealed partial class HaToKuSeConnectionHandler(
     CommandExecutor executor,
     LeaderOptions options,
     ILogger<HaToKuSeConnectionHandler> logger) : ConnectionHandler
 {
+    private int _connections;
+
     public override async Task OnConnectedAsync(ConnectionContext connection)
     {
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
         var session = new ClientSession { Prompt = options.Banner };
         LogConnected(logger, connection.ConnectionId, connection.RemoteEndPoint?.ToString());
+        var admitted = Interlocked.Increment(ref _connections) <= options.MaxConnections;
 
         try
         {
+            if (!admitted)
+            {
+                LogRefused(logger, connection.RemoteEndPoint?.ToString(), options.MaxConnections);
+                HaToKuSeWriter.Write(output, HaToKuSeText.TooManyConnections);
+                await output.FlushAsync(connection.ConnectionClosed);
+                return;
+            }
+
             if (session.Prompt)
             {
                 HaToKuSeWriter.Write(output, HaToKuSeText.Banner);
@@ -31,9 +43,23 @@ internal sealed partial class HaToKuSeConnectionHandler(
                 await output.FlushAsync(connection.ConnectionClosed);
             }
 
+            // When a partial line first arrived: it must be completed within PartialLineTimeout, however
+            // slowly its bytes trickle in (a slow sender cannot hold a connection by sending a byte at a time).
+            long? partialSince = null;
             while (!session.Closing)
             {
-                var result = await input.ReadAsync(connection.ConnectionClosed);
+                if (await ReadAsync(connection, partialSince) is not { } result)
+                {
+                    if (partialSince is not null)
+                    {
+                        LogPartialLineTimeout(logger, connection.ConnectionId, options.PartialLineTimeout.TotalSeconds);
+                        HaToKuSeWriter.Write(output, "ERROR: line timeout\r\n"u8);
+                        await output.FlushAsync(connection.ConnectionClosed);
+                    }
+
+                    break; // idle (Redis closes idle clients without a word) or too slow
+                }
+
                 var buffer = result.Buffer;
                 var consumed = buffer.Start;
                 try
@@ -50,6 +76,7 @@ internal sealed partial class HaToKuSeConnectionHandler(
                     input.AdvanceTo(consumed, buffer.End);
                 }
 
+                partialSince = buffer.IsEmpty ? null : partialSince ?? Environment.TickCount64;
                 if (output.UnflushedBytes > 0)
                     await output.FlushAsync(connection.ConnectionClosed);
 
@@ -64,11 +91,44 @@ internal sealed partial class HaToKuSeConnectionHandler(
         }
         finally
         {
+            Interlocked.Decrement(ref _connections);
             LogDisconnected(logger, connection.ConnectionId);
             await input.CompleteAsync();
             await output.CompleteAsync();
         }
     }
+
+    /// <summary>
+    /// The next read, or null when the partial-line deadline or the idle timeout passes first. Without a
+    /// partial line and with the idle timeout off (the default), it waits as long as the client likes.
+    /// </summary>
+    private async ValueTask<ReadResult?> ReadAsync(ConnectionContext connection, long? partialSince)
+    {
+        TimeSpan? limit = partialSince is { } since
+            ? options.PartialLineTimeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - since)
+            : options.IdleTimeout > TimeSpan.Zero ? options.IdleTimeout : null;
+        if (limit is null)
+            return await connection.Transport.Input.ReadAsync(connection.ConnectionClosed);
+        if (limit <= TimeSpan.Zero)
+            return null;
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        deadline.CancelAfter(limit.Value);
+        try
+        {
+            return await connection.Transport.Input.ReadAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (!connection.ConnectionClosed.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe connection from {Remote} refused: {Max} connections already open")]
+    private static partial void LogRefused(ILogger logger, string? remote, int max);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "HaToKuSe connection {ConnectionId}: a line stayed incomplete for {Seconds} s; closing")]
+    private static partial void LogPartialLineTimeout(ILogger logger, string connectionId, double seconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "HaToKuSe client connected: {ConnectionId} from {Remote}")]
     private static partial void LogConnected(ILogger logger, string connectionId, string? remote);

@@ -25,6 +25,12 @@ internal sealed class LeaderOptions
     public long MaxBulkCount { get; set; } = 100_000;
     /// <summary>How many of a bulk command's SETs are replicated at once.</summary>
     public int BulkConcurrency { get; set; } = 64;
+    /// <summary>Open HaToKuSe connections accepted; one more gets <c>ERROR: too many connections</c> and is closed.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+    /// <summary>Close a connection that sends nothing for this long; zero (the default, like Redis) never does.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.Zero;
+    /// <summary>A line must be completed this long after its first byte arrived, or <c>ERROR: line timeout</c> and close.</summary>
+    public TimeSpan PartialLineTimeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>Send the banner and the prompt to new connections (a connection can turn them off with PROMPT OFF).</summary>
     public bool Banner { get; set; } = true;
 
