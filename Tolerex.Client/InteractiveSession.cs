@@ -7,7 +7,7 @@ namespace Tolerex.Client;
 /// sent with CRLF. End of input sends QUIT and waits (bounded) for the server to close, so piping a file of
 /// commands into the client works and the client never hangs (the original did, on EOF without QUIT).
 /// </summary>
-internal sealed class InteractiveSession(TextReader input, Stream output, TextWriter error)
+internal sealed class InteractiveSession(TextReader input, Stream output, TextWriter error, string? password = null)
 {
     public static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
@@ -22,6 +22,8 @@ internal sealed class InteractiveSession(TextReader input, Stream output, TextWr
 
         var stream = tcp.GetStream();
         var fromServer = stream.CopyToAsync(output, cancellationToken);
+        if (password is not null)
+            await stream.WriteAsync(Encoding.UTF8.GetBytes($"AUTH {password}\r\n"), cancellationToken);
         Task<string?>? pendingLine = null;
         while (true)
         {

@@ -6,10 +6,13 @@ using Tolerex.Client.Bench;
 
 var addr = new Option<string>("--addr") { Description = "Leader HaToKuSe address(es): host:port[,host:port…]", DefaultValueFactory = _ => "localhost:6666" };
 
+var password = new Option<string?>("--password") { Description = "Send AUTH <password> after connecting (default: $TOLEREX_PASSWORD)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TOLEREX_PASSWORD") };
+
 var root = new RootCommand("Tolerex client: an interactive HaToKuSe session, or a verb (bench).");
 root.Options.Add(addr);
+root.Options.Add(password);
 root.SetAction(async (parse, ct) =>
-    await new InteractiveSession(Console.In, Console.OpenStandardOutput(), Console.Error)
+    await new InteractiveSession(Console.In, Console.OpenStandardOutput(), Console.Error, parse.GetValue(password))
         .RunAsync(Endpoints.Parse(parse.GetValue(addr)!), ct));
 
 var connections = new Option<int>("--connections", "-c") { Description = "Concurrent connections", DefaultValueFactory = _ => 50 };
@@ -23,7 +26,7 @@ var warmup = new Option<double>("--warmup") { Description = "Seconds of unmeasur
 var redis = new Option<string?>("--redis") { Description = "Also run the same workload against this Redis server (host:port) and print both" };
 var bench = new Command("bench", "Closed-loop SET/GET load against a leader; prints ops/s and latency percentiles.")
 {
-    addr, connections, requests, duration, payload, getRatio, keySpace, startId, warmup, redis,
+    addr, password, connections, requests, duration, payload, getRatio, keySpace, startId, warmup, redis,
 };
 bench.SetAction(async (parse, ct) =>
 {
@@ -31,12 +34,12 @@ bench.SetAction(async (parse, ct) =>
     var seconds = parse.GetValue(duration);
     var options = new BenchOptions(host, port, BenchTarget.Tolerex, parse.GetValue(connections), parse.GetValue(requests),
         seconds is { } s ? TimeSpan.FromSeconds(s) : null, parse.GetValue(payload), parse.GetValue(getRatio),
-        parse.GetValue(keySpace), parse.GetValue(startId), TimeSpan.FromSeconds(parse.GetValue(warmup)));
+        parse.GetValue(keySpace), parse.GetValue(startId), parse.GetValue(password), TimeSpan.FromSeconds(parse.GetValue(warmup)));
     var results = new List<BenchResult> { await BenchRunner.RunAsync(options, null, ct) };
     if (parse.GetValue(redis) is { } redisAddress)
     {
         var (redisHost, redisPort) = Endpoints.Parse(redisAddress)[0];
-        results.Add(await BenchRunner.RunAsync(options with { Host = redisHost, Port = redisPort, Target = BenchTarget.Redis }, null, ct));
+        results.Add(await BenchRunner.RunAsync(options with { Host = redisHost, Port = redisPort, Target = BenchTarget.Redis, Password = null }, null, ct));
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -19,6 +19,8 @@ internal sealed record BenchOptions(
     double GetRatio = 0,
     long KeySpace = 0,
     long StartId = 1,
+    /// <summary>Sent with AUTH on every Tolerex connection when the leader requires a password.</summary>
+    string? Password = null,
     /// <summary>Run the workload this long first, unmeasured, so JIT tiering and caches settle (both targets).</summary>
     TimeSpan Warmup = default);
 
@@ -51,7 +53,7 @@ internal static class BenchRunner
         var keySpace = options.KeySpace > 0 ? options.KeySpace : Math.Max(1, options.Requests);
         var connections = new LineConnection[options.Connections];
         for (var i = 0; i < connections.Length; i++)
-            connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, options.Target == BenchTarget.Tolerex, cancellationToken);
+            connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, options.Target == BenchTarget.Tolerex, cancellationToken, options.Password);
 
         if (options.Warmup > TimeSpan.Zero)
             await RunPhaseAsync(options, connections, payload, keySpace, options.Warmup, long.MaxValue, null, cancellationToken);

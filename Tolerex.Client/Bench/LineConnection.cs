@@ -18,7 +18,7 @@ internal sealed class LineConnection : IAsyncDisposable
     private LineConnection(Socket socket) => _socket = socket;
 
     /// <summary>Connects; with <paramref name="hatokuse"/> also turns the prompt off and skips the banner.</summary>
-    public static async Task<LineConnection> OpenAsync(string host, int port, bool hatokuse, CancellationToken cancellationToken)
+    public static async Task<LineConnection> OpenAsync(string host, int port, bool hatokuse, CancellationToken cancellationToken, string? password = null)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(host, port, cancellationToken);
@@ -29,6 +29,14 @@ internal sealed class LineConnection : IAsyncDisposable
         // The banner (if any) ends with the prompt, so the OK arrives on the prompt's line.
         while (!connection.Line(await connection.ReadLineAsync(cancellationToken)).EndsWith(HaToKuSeText.Ok[..^2]))
         {
+        }
+
+        if (password is not null)
+        {
+            await connection.SendAsync(Encoding.UTF8.GetBytes($"AUTH {password}\r\n"), cancellationToken);
+            var reply = connection.LineText(await connection.ReadLineAsync(cancellationToken));
+            if (reply != "OK")
+                throw new IOException($"AUTH refused: {reply}");
         }
 
         return connection;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Security.Cryptography;
 using System.IO.Pipelines;
 using System.Text;
 using Google.Protobuf;
@@ -20,10 +21,23 @@ internal sealed partial class CommandExecutor(
     LeaderOptions options,
     ILogger<CommandExecutor> logger)
 {
+    private readonly byte[] _passwordHash = SHA256.HashData(Encoding.UTF8.GetBytes(options.Password ?? ""));
+
     public async ValueTask ExecuteAsync(HaToKuSeCommand command, ClientSession session, PipeWriter output)
     {
+        if (!session.Authenticated && NeedsAuth(command))
+        {
+            HaToKuSeWriter.Write(output, HaToKuSeText.AuthRequired);
+            if (session.Prompt)
+                HaToKuSeWriter.Write(output, HaToKuSeText.Prompt);
+            return;
+        }
+
         switch (command.Kind)
         {
+            case CommandKind.Auth:
+                HaToKuSeWriter.Write(output, await AuthenticateAsync(command, session));
+                break;
             case CommandKind.Empty:
                 break;
             case CommandKind.Set:
@@ -102,6 +116,30 @@ internal sealed partial class CommandExecutor(
             HaToKuSeWriter.Write(output, HaToKuSeText.Prompt);
     }
 
+    private static bool NeedsAuth(HaToKuSeCommand command) => command.Kind switch
+    {
+        CommandKind.Auth or CommandKind.Help or CommandKind.Ping or CommandKind.Quit or CommandKind.Prompt or CommandKind.Empty => false,
+        CommandKind.Invalid => command.Error != ProtocolError.LineTooLong,
+        _ => true,
+    };
+
+    private async ValueTask<byte[]> AuthenticateAsync(HaToKuSeCommand command, ClientSession session)
+    {
+        if (options.Password is null)
+            return HaToKuSeText.NoPasswordSet.ToArray();
+        // Hash both sides so the comparison takes the same time whatever the lengths and contents.
+        var given = SHA256.HashData(command.Payload.ToArray());
+        if (CryptographicOperations.FixedTimeEquals(given, _passwordHash))
+        {
+            session.Authenticated = true;
+            return HaToKuSeText.Ok.ToArray();
+        }
+
+        LogAuthFailed(logger);
+        await Task.Delay(options.AuthFailureDelay);
+        return HaToKuSeText.InvalidPassword.ToArray();
+    }
+
     private async Task BulkSetAsync(HaToKuSeCommand command, PipeWriter output)
     {
         if (command.Count > options.MaxBulkCount)
@@ -151,6 +189,9 @@ internal sealed partial class CommandExecutor(
 
         HaToKuSeWriter.Write(output, HaToKuSeText.End);
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe AUTH with a wrong password")]
+    private static partial void LogAuthFailed(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe line longer than {MaxLineBytes} bytes; closing the connection")]
     private static partial void LogLineTooLong(ILogger logger, int maxLineBytes);

@@ -22,7 +22,7 @@ internal sealed partial class HaToKuSeConnectionHandler(
     {
         var input = connection.Transport.Input;
         var output = connection.Transport.Output;
-        var session = new ClientSession { Prompt = options.Banner };
+        var session = new ClientSession { Prompt = options.Banner, Authenticated = options.Password is null };
         LogConnected(logger, connection.ConnectionId, connection.RemoteEndPoint?.ToString());
         var admitted = Interlocked.Increment(ref _connections) <= options.MaxConnections;
 
@@ -141,6 +141,8 @@ internal sealed partial class HaToKuSeConnectionHandler(
 internal sealed class ClientSession
 {
     public bool Prompt { get; set; }
+    /// <summary>True once AUTH succeeded (or when no password is configured).</summary>
+    public bool Authenticated { get; set; }
     /// <summary>Set by QUIT or a fatal protocol error: answer, flush, close.</summary>
     public bool Closing { get; set; }
 }

@@ -25,6 +25,10 @@ internal sealed class LeaderOptions
     public long MaxBulkCount { get; set; } = 100_000;
     /// <summary>How many of a bulk command's SETs are replicated at once.</summary>
     public int BulkConcurrency { get; set; } = 64;
+    /// <summary>When set, every command except AUTH, HELP, PING and QUIT needs <c>AUTH &lt;password&gt;</c> first (like Redis requirepass).</summary>
+    public string? Password { get; set; }
+    /// <summary>A wrong password is answered only after this delay, so guessing is slow.</summary>
+    public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Open HaToKuSe connections accepted; one more gets <c>ERROR: too many connections</c> and is closed.</summary>
     public int MaxConnections { get; set; } = 10_000;
     /// <summary>Close a connection that sends nothing for this long; zero (the default, like Redis) never does.</summary>

@@ -29,6 +29,8 @@ internal static class LeaderSettings
             MaxBulkCount = reader.Number("MaxBulkCount", d.MaxBulkCount, 1, 100_000_000),
             BulkConcurrency = (int)reader.Number("BulkConcurrency", d.BulkConcurrency, 1, 4096),
             Banner = reader.Flag("Banner", d.Banner),
+            Password = reader.Raw("Password", "TOLEREX_PASSWORD"),
+            AuthFailureDelay = reader.Duration("AuthFailureDelay", d.AuthFailureDelay),
             MaxConnections = (int)reader.Number("MaxConnections", d.MaxConnections, 1, 1_000_000),
             IdleTimeout = reader.Raw("IdleTimeout", null) is "0" or "off" ? TimeSpan.Zero : reader.Duration("IdleTimeout", d.IdleTimeout),
             PartialLineTimeout = reader.Duration("PartialLineTimeout", d.PartialLineTimeout),

@@ -17,6 +17,8 @@ public enum CommandKind
     Members,
     /// <summary><c>PROMPT ON|OFF</c>: turns the prompt and banner on or off for this connection.</summary>
     Prompt,
+    /// <summary><c>AUTH &lt;password&gt;</c>: the password is every byte after the separator (in <see cref="HaToKuSeCommand.Payload"/>).</summary>
+    Auth,
     /// <summary>The line could not be understood; <see cref="HaToKuSeCommand.Error"/> says why.</summary>
     Invalid,
 }
@@ -30,6 +32,7 @@ public enum ProtocolError
     DelUsage,
     BulkUsage,
     PromptUsage,
+    AuthUsage,
     IdNotNumeric,
     CountNotValid,
     UnknownCommand,

@@ -70,6 +70,14 @@ public static class HaToKuSeParser
         if (Ascii.EqualsIgnoreCase(keyword, "SET"u8))
             return ParseSet(line, head, keywordEnd);
 
+        if (Ascii.EqualsIgnoreCase(keyword, "AUTH"u8))
+        {
+            // Like a SET message, the password is every byte after the one separator.
+            return keywordEnd < head.Length && keywordEnd + 1 < line.Length
+                ? new HaToKuSeCommand(CommandKind.Auth, Payload: line.Slice(keywordEnd + 1))
+                : HaToKuSeCommand.Invalid(ProtocolError.AuthUsage);
+        }
+
         if (IsNumber(keyword))
         {
             // "<N> SET <message>": the only command that starts with a number.

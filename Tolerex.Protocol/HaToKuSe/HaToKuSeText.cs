@@ -29,6 +29,7 @@ public static class HaToKuSeText
         "  PING                      Check the connection (PONG)\r\n"u8 +
         "  MEMBERS                   List members, then END\r\n"u8 +
         "  PROMPT ON|OFF             Prompt on/off for this connection\r\n"u8 +
+        "  AUTH <password>           Authenticate (when a password is set)\r\n"u8 +
         "--------------------------------------------------\r\n"u8;
 
     public static ReadOnlySpan<byte> Prompt => "tolerex> "u8;
@@ -40,6 +41,9 @@ public static class HaToKuSeText
     public static ReadOnlySpan<byte> End => "END\r\n"u8;
     public static ReadOnlySpan<byte> StoreFailed => "ERROR: store failed\r\n"u8;
     public static ReadOnlySpan<byte> RetrieveFailed => "ERROR: retrieve failed\r\n"u8;
+    public static ReadOnlySpan<byte> AuthRequired => "ERROR: auth required\r\n"u8;
+    public static ReadOnlySpan<byte> InvalidPassword => "ERROR: invalid password\r\n"u8;
+    public static ReadOnlySpan<byte> NoPasswordSet => "ERROR: AUTH used but no password is set\r\n"u8;
     public static ReadOnlySpan<byte> TooManyConnections => "ERROR: too many connections\r\n"u8;
 
     /// <summary>The one error line for a rejected command. <see cref="ProtocolError.CountNotValid"/> is written by
@@ -51,6 +55,7 @@ public static class HaToKuSeText
         ProtocolError.DelUsage => "ERROR: DEL <id>\r\n"u8,
         ProtocolError.BulkUsage => "ERROR: <N> SET <message>\r\n"u8,
         ProtocolError.PromptUsage => "ERROR: PROMPT ON|OFF\r\n"u8,
+        ProtocolError.AuthUsage => "ERROR: AUTH <password>\r\n"u8,
         ProtocolError.IdNotNumeric => "ERROR: id must be numeric\r\n"u8,
         ProtocolError.CountNotValid => "ERROR: count must be a positive number\r\n"u8,
         ProtocolError.LineTooLong => "ERROR: line too long\r\n"u8,

@@ -104,6 +104,8 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal("ERROR: GET <id>", await c.CommandAsync("GET 1 2"));
         Assert.Equal("ERROR: id must be numeric", await c.CommandAsync("GET x"));
         Assert.Equal("ERROR: count must be between 1 and 100000", await c.CommandAsync("100001 SET x"));
+        Assert.Equal("ERROR: AUTH used but no password is set", await c.CommandAsync("AUTH anything"));
+        Assert.Equal("ERROR: AUTH <password>", await c.CommandAsync("AUTH"));
         Assert.Equal("PONG", await c.CommandAsync("PING"));
     }
 

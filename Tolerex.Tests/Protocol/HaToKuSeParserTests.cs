@@ -111,6 +111,16 @@ public class HaToKuSeParserTests
     public void Simple_commands_are_case_insensitive(string line, CommandKind kind) => Assert.Equal(kind, Single(line).Kind);
 
     [Fact]
+    public void Auth_takes_every_byte_after_the_separator_as_the_password()
+    {
+        var c = Single("auth  two words ");
+        Assert.Equal(CommandKind.Auth, c.Kind);
+        Assert.Equal(" two words ", Text(c));
+        Assert.Equal(ProtocolError.AuthUsage, Single("AUTH").Error);
+        Assert.Equal(ProtocolError.AuthUsage, Single("AUTH ").Error);
+    }
+
+    [Fact]
     public void Prompt_switch_parses_on_and_off()
     {
         Assert.True(Single("PROMPT ON").Flag);
