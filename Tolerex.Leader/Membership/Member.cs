@@ -27,8 +27,27 @@ internal sealed class Member(int number, string address, GrpcChannel channel) : 
     public Task Recorded { get; set; } = Task.CompletedTask;
     /// <summary>True once the member has registered with this leader process (false when only restored from disk).</summary>
     public bool RegisteredHere { get; set; }
-    public Storage.StorageClient Client { get; } = new(channel);
-    public GrpcChannel Channel { get; } = channel;
+    private volatile Connection _connection = new(channel);
+
+    public Storage.StorageClient Client => _connection.Client;
+    public GrpcChannel Channel => _connection.Channel;
+
+    /// <summary>
+    /// Replaces the channel when a member that was down comes back, so calls do not wait out a reconnect
+    /// backoff the old channel built up while the member was gone.
+    /// </summary>
+    public void Reconnect(GrpcChannel channel)
+    {
+        var old = Interlocked.Exchange(ref _connection, new Connection(channel));
+        // Calls still running on the old channel end within their deadlines; dispose it after that.
+        _ = Task.Delay(TimeSpan.FromSeconds(30)).ContinueWith(_ => old.Channel.Dispose(), TaskScheduler.Default);
+    }
+
+    private sealed class Connection(GrpcChannel channel)
+    {
+        public GrpcChannel Channel { get; } = channel;
+        public Storage.StorageClient Client { get; } = new(channel);
+    }
 
     public bool Alive => _alive;
     /// <summary>Null until the first heartbeat or registration seen by this leader process.</summary>

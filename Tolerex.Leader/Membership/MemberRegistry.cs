@@ -86,7 +86,7 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
         else if (revived)
             LogRecovered(logger, member.Address);
         if (revived)
-            Rebuild();
+            Revive(member);
     }
 
     /// <summary>Returns false for an address the leader does not know: the member must register again.</summary>
@@ -102,7 +102,7 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
         if (member.Touch())
         {
             LogRecovered(logger, member.Address);
-            Rebuild();
+            Revive(member);
         }
 
         return true;
@@ -120,6 +120,12 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
             key = "";
             return false;
         }
+    }
+
+    private void Revive(Member member)
+    {
+        member.Reconnect(NodeChannels.Create(member.Address, options.ConnectTimeout, options.MaxGrpcMessageBytes));
+        Rebuild();
     }
 
     /// <summary>Marks a member down at once (its heartbeats stopped, or a call to it found it unreachable).</summary>

@@ -85,6 +85,13 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
             foreach (var p in batch)
                 p.Done.TrySetResult(false);
         }
+        catch (Exception e)
+        {
+            // Whatever went wrong, every SET waiting on this batch gets an answer (and may substitute).
+            LogBatchFailed(_logger, batch.Count, _member.Address, StatusCode.Internal, e.Message);
+            foreach (var p in batch)
+                p.Done.TrySetResult(false);
+        }
         finally
         {
             _slots.Release();

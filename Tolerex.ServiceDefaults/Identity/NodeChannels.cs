@@ -43,6 +43,9 @@ public static class NodeChannels
             MaxSendMessageSize = maxMessageBytes,
             // Tolerex does its own replica substitution and failover; a transparent retry would hide them.
             MaxRetryAttempts = 0,
+            // A peer that comes back is usable within a second, not after gRPC's default backoff (up to 120 s).
+            InitialReconnectBackoff = TimeSpan.FromMilliseconds(100),
+            MaxReconnectBackoff = TimeSpan.FromSeconds(1),
         });
     }
 }

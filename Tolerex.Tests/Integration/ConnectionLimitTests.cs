@@ -19,7 +19,7 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
             ["LEADER_METRICS_PORT"] = $"{NodeProcess.FreePort()}",
             ["Tolerex__Leader__MaxConnections"] = "4",
             ["Tolerex__Leader__PartialLineTimeout"] = "1s",
-            ["Tolerex__Leader__IdleTimeout"] = "3s",
+            ["Tolerex__Leader__IdleTimeout"] = "5s",
         });
         await ClusterFixture.WaitUntilAsync(async () =>
         {
@@ -93,7 +93,7 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
         await using var idle = await HaToKuSeConnection.OpenAsync("localhost", _port);
         var clock = Stopwatch.StartNew();
         Assert.True(await idle.ClosedByServerAsync(TimeSpan.FromSeconds(20)));
-        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(2.5), $"closed after {clock.Elapsed}");
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(4.5), $"closed after {clock.Elapsed}");
     }
 
     public async ValueTask DisposeAsync()
