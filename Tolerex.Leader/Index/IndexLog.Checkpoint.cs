@@ -73,7 +73,7 @@ internal sealed partial class IndexLog
             Checkpoints++;
             LogCheckpointed(_logger, Directory, _index.Count, firstUncovered);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             // The log segments stay until a checkpoint succeeds, so nothing is lost.
             LogCheckpointFailed(_logger, Directory, e);

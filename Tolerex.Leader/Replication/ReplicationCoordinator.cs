@@ -38,6 +38,7 @@ internal sealed partial class ReplicationCoordinator(
         }
 
         var request = new StoreRequest { Id = id, Version = clock.Next(), Payload = payload };
+        // Every member this SET has used, also the exclusion list for substitutes (so one list serves both).
         var tried = new List<Member>(need + 1);
         placement.Reserve(need, tried, tried);
         var pending = new List<Task<(Member Member, bool Stored)>>(tried.Count);

@@ -45,9 +45,10 @@ internal sealed partial class LogStore
         {
             Compact(sources);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e)
         {
             // Nothing is lost: sources are deleted only after their live records are durable elsewhere.
+            // A failed compaction never takes the store down; the next trigger tries again.
             LogCompactionFailed(_logger, Directory, e);
         }
     }

@@ -72,8 +72,9 @@ internal sealed class CrashableFileSystem : IStorageFileSystem
     {
         lock (_lock)
         {
-            _names[to] = _names[from];
-            _names.Remove(from);
+            if (!_names.Remove(from, out var content))
+                throw new FileNotFoundException("no such file (lost in a simulated crash?)", from);
+            _names[to] = content;
         }
     }
 
