@@ -18,6 +18,24 @@ internal sealed partial class LogStore
     /// </summary>
     private async Task WriteLoopAsync()
     {
+        try
+        {
+            await WriteGroupsAsync().ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // Not expected (every failure is handled per group), but a dead writer must not leave callers
+            // waiting forever: refuse everything queued and everything after.
+            LogWriterStopped(_logger, Directory, e);
+            Volatile.Write(ref _writerFailure, e);
+            _queue.Writer.TryComplete(e);
+            while (_queue.Reader.TryRead(out var write))
+                write.Completion.TrySetException(e);
+        }
+    }
+
+    private async Task WriteGroupsAsync()
+    {
         var buffer = new ArrayBufferWriter<byte>(64 * 1024);
         var placed = new List<Placed>();
         // Versions (and deletions) decided earlier in the same group, not yet in the index.
@@ -80,7 +98,19 @@ internal sealed partial class LogStore
             foreach (var p in placed)
                 p.Write.Completion.TrySetResult(p.Written ? Publish(p) : p.Result);
 
-            StartCompaction(force: compactNow is not null);
+            try
+            {
+                StartCompaction(force: compactNow is not null);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Sealing the active segment failed (no new file could be made): writes go on into the
+                // current one, and the next group tries again.
+                LogCompactionNotStarted(_logger, Directory, e);
+                compactNow?.Completion.TrySetException(e);
+                continue;
+            }
+
             // Completed only now, so CompactNowAsync sees the compaction this started.
             compactNow?.Completion.TrySetResult(0);
         }
@@ -136,10 +166,25 @@ internal sealed partial class LogStore
         var number = Interlocked.Increment(ref _lastSegment);
         var path = PathOf(number);
         var segment = new Segment(number, path, _fs.Open(path));
-        _fs.SyncDirectory(Directory);
+        try
+        {
+            _fs.SyncDirectory(Directory);
+        }
+        catch
+        {
+            segment.File.Dispose(); // an empty file at most is left; recovery accepts it
+            throw;
+        }
+
         _segments[number] = segment;
         _active = segment;
     }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "{Directory}: could not seal the active segment for compaction; writes continue into it")]
+    private static partial void LogCompactionNotStarted(ILogger logger, string directory, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Critical, Message = "{Directory}: the writer stopped; every further write is refused")]
+    private static partial void LogWriterStopped(ILogger logger, string directory, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Append to {Directory} failed; the writes in this group are refused")]
     private static partial void LogWriteFailed(ILogger logger, string directory, Exception exception);

@@ -35,6 +35,8 @@ internal sealed partial class LogStore : IMessageStore
     private long _maxVersion;
     private long _syncCount;
     private long _corruptRecords;
+    private int _disposed;
+    private Exception? _writerFailure;
 
     private LogStore(string directory, LogStoreOptions options, ILogger<LogStore> logger)
     {
@@ -87,7 +89,12 @@ internal sealed partial class LogStore : IMessageStore
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (!_queue.Writer.TryWrite(write))
-            throw new ObjectDisposedException(nameof(LogStore));
+        {
+            throw Volatile.Read(ref _writerFailure) is { } failure
+                ? new IOException($"{Directory}: the store's writer stopped", failure)
+                : new ObjectDisposedException(nameof(LogStore));
+        }
+
         return new ValueTask<long>(write.Completion.Task);
     }
 
@@ -128,12 +135,31 @@ internal sealed partial class LogStore : IMessageStore
         return payload;
     }
 
+    /// <summary>Stops accepting writes, finishes the queued ones and any compaction, syncs (os mode) and closes.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
-        await _compaction.ConfigureAwait(false);
-        CloseFiles();
+        try
+        {
+            await _writer.ConfigureAwait(false);
+            await _compaction.ConfigureAwait(false);
+            // Fsync mode synced every group already; in os mode nothing was, so a clean shutdown makes the
+            // acknowledged writes durable before the handles close.
+            if (_options.Durability == Durability.Os)
+            {
+                foreach (var segment in _segments.Values)
+                {
+                    segment.File.Sync();
+                    Interlocked.Increment(ref _syncCount);
+                }
+            }
+        }
+        finally
+        {
+            CloseFiles();
+        }
     }
 
     private void CloseFiles()

@@ -7,6 +7,12 @@ namespace Tolerex.Tests.Storage;
 /// Sync, and directory entries (creations, renames, deletions) as of the directory's last SyncDirectory.
 /// <see cref="Crash"/> throws everything else away and breaks every open handle.
 /// </summary>
+/// <remarks>
+/// A real crash also stops the process, but here the crashed instance keeps running. Without
+/// <see cref="HaltOnCrash"/> its later directory operations (delete, rename, directory sync) still apply to the
+/// recovered state, which no real crash allows: e.g. a compaction that has just renamed its output can go on
+/// to delete its sources and make that durable while the rename was lost, a loss only this model produces.
+/// </remarks>
 internal sealed class CrashableFileSystem : IStorageFileSystem
 {
     private sealed class Content
@@ -20,6 +26,13 @@ internal sealed class CrashableFileSystem : IStorageFileSystem
     private Dictionary<string, Content> _names = new(StringComparer.Ordinal);
     private Dictionary<string, Content> _durableNames = new(StringComparer.Ordinal);
     private int _generation;
+    private bool _halted;
+
+    /// <summary>While set, creating a file fails (a full disk, or no file descriptors left); existing files still work.</summary>
+    public bool FailCreate { get; set; }
+
+    /// <summary>After <see cref="Crash"/>, every operation fails until <see cref="Restart"/>, as for a dead machine.</summary>
+    public bool HaltOnCrash { get; init; }
 
     public int Syncs { get; private set; }
 
@@ -28,6 +41,7 @@ internal sealed class CrashableFileSystem : IStorageFileSystem
         lock (_lock)
         {
             _generation++;
+            _halted = HaltOnCrash;
             _names = new Dictionary<string, Content>(StringComparer.Ordinal);
             foreach (var (name, content) in _durableNames)
             {
@@ -38,12 +52,31 @@ internal sealed class CrashableFileSystem : IStorageFileSystem
         }
     }
 
+    /// <summary>Powers the machine back on after a <see cref="Crash"/> with <see cref="HaltOnCrash"/>.</summary>
+    public void Restart()
+    {
+        lock (_lock)
+            _halted = false;
+    }
+
+    private void ThrowIfHalted()
+    {
+        if (_halted)
+            throw new IOException("simulated crash: the machine is down");
+    }
+
     public IStorageFile Open(string path)
     {
         lock (_lock)
         {
+            ThrowIfHalted();
             if (!_names.TryGetValue(path, out var content))
+            {
+                if (FailCreate)
+                    throw new IOException($"simulated: cannot create {path}");
                 _names[path] = content = new Content();
+            }
+
             return new File(this, content, _generation);
         }
     }
@@ -51,13 +84,17 @@ internal sealed class CrashableFileSystem : IStorageFileSystem
     public bool Exists(string path)
     {
         lock (_lock)
+        {
+            ThrowIfHalted();
             return _names.ContainsKey(path);
+        }
     }
 
     public IReadOnlyList<string> List(string directory, string suffix)
     {
         lock (_lock)
         {
+            ThrowIfHalted();
             return [.. _names.Keys.Where(k => Path.GetDirectoryName(k) == directory && k.EndsWith(suffix, StringComparison.Ordinal)).Select(k => Path.GetFileName(k))];
         }
     }
@@ -65,27 +102,35 @@ internal sealed class CrashableFileSystem : IStorageFileSystem
     public void Delete(string path)
     {
         lock (_lock)
+        {
+            ThrowIfHalted();
             _names.Remove(path);
+        }
     }
 
     public void Move(string from, string to)
     {
         lock (_lock)
         {
+            ThrowIfHalted();
+            // As File.Move does: a source that is gone (here: lost in a crash) is a FileNotFoundException.
             if (!_names.Remove(from, out var content))
-                throw new FileNotFoundException("no such file (lost in a simulated crash?)", from);
+                throw new FileNotFoundException("no such file to rename", from);
             _names[to] = content;
         }
     }
 
     public void CreateDirectory(string path)
     {
+        lock (_lock)
+            ThrowIfHalted();
     }
 
     public void SyncDirectory(string directory)
     {
         lock (_lock)
         {
+            ThrowIfHalted();
             foreach (var key in _durableNames.Keys.Where(k => Path.GetDirectoryName(k) == directory).ToList())
                 _durableNames.Remove(key);
             foreach (var (name, content) in _names.Where(kv => Path.GetDirectoryName(kv.Key) == directory))
@@ -156,7 +201,10 @@ internal sealed class CrashableFileSystem : IStorageFileSystem
         {
         }
 
-        private Content Check() =>
-            fs._generation == generation ? content : throw new IOException("simulated crash: this handle is gone");
+        private Content Check()
+        {
+            fs.ThrowIfHalted();
+            return fs._generation == generation ? content : throw new IOException("simulated crash: this handle is gone");
+        }
     }
 }

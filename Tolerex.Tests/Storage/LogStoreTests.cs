@@ -94,6 +94,133 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task A_burst_of_concurrent_stores_shares_few_fsyncs()
+    {
+        // 50 tasks each put 40 writes in flight at once: the writer finds many queued and commits them together.
+        await using (var store = Open())
+        {
+            await Task.WhenAll(Enumerable.Range(0, 50).Select(task => Task.Run(async () =>
+            {
+                var pending = new List<Task<long>>();
+                for (var i = 0; i < 40; i++)
+                {
+                    var id = task * 40 + i;
+                    pending.Add(store.StoreAsync(id, id + 1, B($"m{id}"), Ct).AsTask());
+                }
+
+                var held = await Task.WhenAll(pending);
+                for (var i = 0; i < 40; i++)
+                    Assert.Equal(task * 40 + i + 1, held[i]);
+            }, Ct)));
+
+            Assert.Equal(2000, store.Stats.MessagesHeld);
+            Assert.True(store.SyncCount <= 100, $"{store.SyncCount} fsyncs for 2000 records");
+        }
+
+        await using var reopened = Open();
+        Assert.Equal(2000, reopened.Stats.MessagesHeld);
+        for (var id = 0; id < 2000; id++)
+            Assert.Equal($"m{id}", await ReadText(reopened, id));
+    }
+
+    [Fact]
+    public async Task Versions_of_one_id_queued_together_are_decided_in_order_and_superseded_ones_are_not_written()
+    {
+        // 100 ids, each sent versions 5, 3, 9, 7 without waiting, so most land in the same commit group.
+        var pending = new List<(long Id, long Version, Task<long> Held)>();
+        await using (var store = Open())
+        {
+            for (var id = 0; id < 100; id++)
+            {
+                foreach (var version in new long[] { 5, 3, 9, 7 })
+                    pending.Add((id, version, store.StoreAsync(id, version, B($"{id}@{version}"), Ct).AsTask()));
+            }
+
+            foreach (var (id, version, held) in pending)
+                Assert.Equal(version is 5 or 3 ? 5 : 9, await held);
+            // Fewer commits than ids: records of one id really shared a group.
+            Assert.True(store.SyncCount < 100, $"{store.SyncCount} fsyncs");
+            for (var id = 0; id < 100; id++)
+                Assert.Equal($"{id}@9", await ReadText(store, id));
+        }
+
+        // Only versions 5 and 9 of each id were written.
+        var path = Directory.GetFiles(_dir, "*.seg").Single();
+        var expected = Enumerable.Range(0, 100).Sum(id => LogRecord.SizeOf($"{id}@5".Length) + LogRecord.SizeOf($"{id}@9".Length));
+        Assert.Equal(expected, new FileInfo(path).Length);
+        await using var reopened = Open();
+        for (var id = 0; id < 100; id++)
+            Assert.Equal($"{id}@9", await ReadText(reopened, id));
+    }
+
+    [Fact]
+    public async Task Concurrent_stores_of_the_same_ids_keep_the_highest_version()
+    {
+        var highest = new long[5];
+        long next = 0;
+        await using (var store = Open())
+        {
+            await Parallel.ForAsync(0, 8, Ct, async (_, ct) =>
+            {
+                for (var i = 0; i < 250; i++)
+                {
+                    var version = Interlocked.Increment(ref next);
+                    var id = version % highest.Length;
+                    var held = await store.StoreAsync(id, version, B($"v{version}"), ct);
+                    Assert.True(held >= version, $"id {id}: stored {version}, told {held}");
+                    InterlockedMax(ref highest[id], version);
+                }
+            });
+
+            await AssertHighest(store);
+        }
+
+        await using var reopened = Open();
+        await AssertHighest(reopened);
+
+        async Task AssertHighest(LogStore s)
+        {
+            for (var id = 0; id < highest.Length; id++)
+            {
+                var message = await s.ReadAsync(id, Ct);
+                Assert.Equal(highest[id], message!.Value.Version);
+                Assert.Equal($"v{highest[id]}", Encoding.UTF8.GetString(message.Value.Payload));
+            }
+
+            Assert.Equal(new StoreStats(highest.Length, highest.Sum(v => $"v{v}".Length), highest.Max()), s.Stats);
+        }
+
+        static void InterlockedMax(ref long target, long value)
+        {
+            for (var seen = Volatile.Read(ref target); seen < value; seen = Volatile.Read(ref target))
+            {
+                if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+                    return;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Stats_count_ids_live_payload_bytes_and_the_highest_version()
+    {
+        await using (var store = Open())
+        {
+            Assert.Equal(new StoreStats(0, 0, 0), store.Stats);
+            await store.StoreAsync(1, 1, B("abc"), Ct);
+            await store.StoreAsync(2, 2, Array.Empty<byte>(), Ct);
+            await store.StoreAsync(3, 3, new byte[10], Ct);
+            Assert.Equal(new StoreStats(3, 13, 3), store.Stats);
+            await store.StoreAsync(1, 4, B("abcdefg"), Ct); // replaces 3 bytes with 7
+            Assert.Equal(new StoreStats(3, 17, 4), store.Stats);
+            await store.StoreAsync(2, 1, B("superseded"), Ct); // not stored, not counted
+            Assert.Equal(new StoreStats(3, 17, 4), store.Stats);
+        }
+
+        await using var reopened = Open();
+        Assert.Equal(new StoreStats(3, 17, 4), reopened.Stats);
+    }
+
+    [Fact]
     public async Task Unbuffered_mode_fsyncs_every_record()
     {
         await using var store = Open(IoMode.Unbuffered);
@@ -101,10 +228,13 @@ public sealed class LogStoreTests : IDisposable
         Assert.Equal(50, store.SyncCount);
     }
 
-    [Fact]
-    public async Task A_torn_last_record_is_dropped_at_every_cut_and_earlier_records_survive()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_torn_last_record_is_dropped_at_every_cut_and_earlier_records_survive(bool unbuffered)
     {
-        await using (var store = Open())
+        var mode = unbuffered ? IoMode.Unbuffered : IoMode.Buffered;
+        await using (var store = Open(mode))
         {
             await store.StoreAsync(1, 1, B("first"), Ct);
             await store.StoreAsync(2, 2, B("second"), Ct);
@@ -117,7 +247,7 @@ public sealed class LogStoreTests : IDisposable
         for (var keep = 0; keep < lastSize; keep++)
         {
             await File.WriteAllBytesAsync(path, full[..(full.Length - lastSize + keep)], Ct);
-            await using (var recovered = Open())
+            await using (var recovered = Open(mode))
             {
                 Assert.Equal("first", await ReadText(recovered, 1));
                 Assert.Equal("second", await ReadText(recovered, 2));
@@ -126,7 +256,7 @@ public sealed class LogStoreTests : IDisposable
                 await recovered.StoreAsync(4, 4, B("after"), Ct);
             }
 
-            await using var again = Open();
+            await using var again = Open(mode);
             Assert.Equal("after", await ReadText(again, 4));
             Assert.Equal("second", await ReadText(again, 2));
         }
@@ -150,6 +280,66 @@ public sealed class LogStoreTests : IDisposable
         Assert.Equal("good", await ReadText(recovered, 1));
         Assert.Null(await recovered.ReadAsync(2, Ct));
         Assert.Equal(1, recovered.Stats.MessagesHeld);
+    }
+
+    [Fact]
+    public async Task A_zeroed_tail_is_truncated_and_every_record_before_it_survives()
+    {
+        await using (var store = Open())
+        {
+            await store.StoreAsync(1, 1, B("one"), Ct);
+            await store.StoreAsync(2, 2, B("two"), Ct);
+            await store.StoreAsync(3, 3, B("three"), Ct);
+        }
+
+        var path = Directory.GetFiles(_dir, "*.seg").Single();
+        var written = new FileInfo(path).Length;
+        await using (var stream = new FileStream(path, FileMode.Append))
+            await stream.WriteAsync(new byte[4096], Ct);
+
+        await using (var recovered = Open())
+        {
+            Assert.Equal(1, recovered.CorruptRecords);
+            Assert.Equal(new StoreStats(3, 11, 3), recovered.Stats);
+            Assert.Equal("one", await ReadText(recovered, 1));
+            Assert.Equal("three", await ReadText(recovered, 3));
+            await recovered.StoreAsync(4, 4, B("four"), Ct);
+        }
+
+        // The new record went where the zeros began, not after them.
+        Assert.Equal(written + LogRecord.SizeOf(4), new FileInfo(path).Length);
+        await using var again = Open();
+        Assert.Equal(0, again.CorruptRecords);
+        Assert.Equal("three", await ReadText(again, 3));
+        Assert.Equal("four", await ReadText(again, 4));
+    }
+
+    [Fact]
+    public async Task A_flipped_bit_in_the_last_payload_makes_that_record_absent()
+    {
+        await using (var store = Open())
+        {
+            await store.StoreAsync(1, 1, B("good"), Ct);
+            await store.StoreAsync(2, 2, B("flipped"), Ct);
+        }
+
+        var path = Directory.GetFiles(_dir, "*.seg").Single();
+        var bytes = await File.ReadAllBytesAsync(path, Ct);
+        bytes[^(LogRecord.TrailerSize + 3)] ^= 0x01; // a bit of "flipped"
+        await File.WriteAllBytesAsync(path, bytes, Ct);
+
+        await using (var recovered = Open())
+        {
+            Assert.Equal(1, recovered.CorruptRecords);
+            Assert.Equal(new StoreStats(1, 4, 1), recovered.Stats);
+            Assert.Equal("good", await ReadText(recovered, 1));
+            Assert.Null(await recovered.ReadAsync(2, Ct));
+            await recovered.StoreAsync(2, 3, B("rewritten"), Ct);
+        }
+
+        await using var again = Open();
+        Assert.Equal("good", await ReadText(again, 1));
+        Assert.Equal("rewritten", await ReadText(again, 2));
     }
 
     [Fact]

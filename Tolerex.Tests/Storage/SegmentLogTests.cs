@@ -164,9 +164,56 @@ public sealed class SegmentLogTests : IDisposable
         Assert.True(lost > 0);
     }
 
-    private async Task<(int Acked, int Lost)> CrashDuringLoad(Durability durability)
+    [Fact]
+    public async Task In_os_mode_a_clean_close_makes_every_write_durable()
     {
         var fs = new CrashableFileSystem();
+        var options = new LogStoreOptions { FileSystem = fs, Durability = Durability.Os, SegmentBytes = 4096, CompactionMinBytes = long.MaxValue };
+        await using (var store = LogStore.Open(_dir, options, NullLogger<LogStore>.Instance))
+        {
+            for (var id = 0; id < 200; id++)
+                await store.StoreAsync(id, id + 1, B($"message {id} " + new string('x', 30)), Ct);
+            Assert.True(store.SegmentCount > 1, $"{store.SegmentCount} segments");
+            Assert.Equal(0, store.SyncCount);
+        }
+
+        fs.Crash(); // a power loss after the clean shutdown
+        await using var recovered = LogStore.Open(_dir, options, NullLogger<LogStore>.Instance);
+        Assert.Equal(200, recovered.Stats.MessagesHeld);
+        for (var id = 0; id < 200; id++)
+            Assert.StartsWith($"message {id} ", await Text(recovered, id));
+    }
+
+    [Fact]
+    public async Task The_writer_keeps_going_when_a_new_segment_cannot_be_created()
+    {
+        var fs = new CrashableFileSystem();
+        var options = new LogStoreOptions { FileSystem = fs, CompactionThreshold = 0.3, CompactionMinBytes = 1 };
+        await using (var store = Open(options))
+        {
+            await store.StoreAsync(1, 1, B("one"), Ct);
+            fs.FailCreate = true;
+            // Half the log is now dead, so the writer seals the active segment to compact: that roll fails.
+            Assert.Equal(2, await store.StoreAsync(1, 2, B("two"), Ct));
+            // Later writes are still taken (into the segment that could not be sealed)...
+            Assert.Equal(1, await store.StoreAsync(2, 1, B("other"), Ct).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct));
+            Assert.Equal(0, store.Compactions);
+            // ...and compaction happens once files can be created again.
+            fs.FailCreate = false;
+            await store.CompactNowAsync();
+            Assert.Equal(1, store.Compactions);
+            Assert.Equal("two", await Text(store, 1));
+            Assert.Equal("other", await Text(store, 2));
+        }
+
+        await using var reopened = Open(options);
+        Assert.Equal("two", await Text(reopened, 1));
+        Assert.Equal("other", await Text(reopened, 2));
+    }
+
+    private async Task<(int Acked, int Lost)> CrashDuringLoad(Durability durability)
+    {
+        var fs = new CrashableFileSystem { HaltOnCrash = true };
         var options = new LogStoreOptions { FileSystem = fs, Durability = durability, SegmentBytes = 16 * 1024, CompactionThreshold = 0.3, CompactionMinBytes = 16 * 1024 };
         var acked = new ConcurrentDictionary<long, long>();
         long version = 0;
@@ -205,6 +252,7 @@ public sealed class SegmentLogTests : IDisposable
         {
         }
 
+        fs.Restart();
         await using var recovered = LogStore.Open(_dir, options with { Durability = Durability.Fsync }, NullLogger<LogStore>.Instance);
         var lost = 0;
         foreach (var (id, v) in acked)
