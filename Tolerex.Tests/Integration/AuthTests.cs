@@ -6,31 +6,18 @@ namespace Tolerex.Tests.Integration;
 public sealed class AuthTests : IAsyncLifetime
 {
     private const string Password = "s3cret phrase";
-    private readonly string _data = Directory.CreateTempSubdirectory("tolerex-auth-").FullName;
-    private readonly int _port = NodeProcess.FreePort();
-    private NodeProcess _leader = null!;
+    private StandaloneLeader _leader = null!;
 
-    public async ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync() => _leader = await StandaloneLeader.StartAsync(new Dictionary<string, string>
     {
-        _leader = NodeProcess.Start("Tolerex.Leader", ["--data-dir", _data], new Dictionary<string, string>
-        {
-            ["LEADER_TCP_PORT"] = $"{_port}",
-            ["LEADER_GRPC_PORT"] = $"{NodeProcess.FreePort()}",
-            ["LEADER_METRICS_PORT"] = $"{NodeProcess.FreePort()}",
-            ["TOLEREX_PASSWORD"] = Password,
-            ["Tolerex__Leader__AuthFailureDelay"] = "300ms",
-        });
-        await ClusterFixture.WaitUntilAsync(async () =>
-        {
-            await using var c = await HaToKuSeConnection.OpenAsync("localhost", _port);
-            return await c.CommandAsync("PING") == "PONG";
-        }, TimeSpan.FromSeconds(60), "leader answering");
-    }
+        ["TOLEREX_PASSWORD"] = Password,
+        ["Tolerex__Leader__AuthFailureDelay"] = "300ms",
+    });
 
     [Fact]
     public async Task Commands_need_auth_and_a_wrong_password_is_answered_slowly()
     {
-        await using var c = await HaToKuSeConnection.OpenAsync("localhost", _port);
+        await using var c = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
         Assert.Equal("ERROR: auth required", await c.CommandAsync("GET 1"));
         Assert.Equal("ERROR: auth required", await c.CommandAsync("SET 1 x"));
         Assert.Equal("ERROR: auth required", await c.CommandAsync("MEMBERS"));
@@ -45,7 +32,7 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal("NOT_FOUND", await c.CommandAsync("GET 1"));
 
         // Authentication belongs to the connection.
-        await using var other = await HaToKuSeConnection.OpenAsync("localhost", _port);
+        await using var other = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
         Assert.Equal("ERROR: auth required", await other.CommandAsync("GET 1"));
     }
 
@@ -53,19 +40,15 @@ public sealed class AuthTests : IAsyncLifetime
     public async Task The_client_tools_authenticate_with_their_password_option()
     {
         var bench = await Tolerex.Client.Bench.BenchRunner.RunAsync(
-            new("localhost", _port, Connections: 2, Requests: 10, GetRatio: 1, Password: Password), null, TestContext.Current.CancellationToken);
+            new("localhost", _leader.Port, Connections: 2, Requests: 10, GetRatio: 1, Password: Password), null, TestContext.Current.CancellationToken);
         Assert.Equal((10L, 0L), (bench.Requests, bench.Errors)); // GET misses, but no "auth required" errors
 
         using var output = new MemoryStream();
         var session = new Tolerex.Client.InteractiveSession(new StringReader("GET 5\n"), output, TextWriter.Null, Password);
-        Assert.Equal(0, await session.RunAsync([("localhost", _port)], TestContext.Current.CancellationToken));
+        Assert.Equal(0, await session.RunAsync([("localhost", _leader.Port)], TestContext.Current.CancellationToken));
         var text = System.Text.Encoding.UTF8.GetString(output.ToArray());
         Assert.Contains("tolerex> OK\r\ntolerex> NOT_FOUND\r\n", text, StringComparison.Ordinal);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _leader.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _leader.DisposeAsync();
 }

@@ -6,27 +6,14 @@ namespace Tolerex.Tests.Integration;
 /// <summary>The HaToKuSe port's limits, on a standalone leader process started with small values.</summary>
 public sealed class ConnectionLimitTests : IAsyncLifetime
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("tolerex-limits-").FullName;
-    private readonly int _port = NodeProcess.FreePort();
-    private NodeProcess _leader = null!;
+    private StandaloneLeader _leader = null!;
 
-    public async ValueTask InitializeAsync()
+    public async ValueTask InitializeAsync() => _leader = await StandaloneLeader.StartAsync(new Dictionary<string, string>
     {
-        _leader = NodeProcess.Start("Tolerex.Leader", ["--data-dir", _data], new Dictionary<string, string>
-        {
-            ["LEADER_TCP_PORT"] = $"{_port}",
-            ["LEADER_GRPC_PORT"] = $"{NodeProcess.FreePort()}",
-            ["LEADER_METRICS_PORT"] = $"{NodeProcess.FreePort()}",
-            ["Tolerex__Leader__MaxConnections"] = "4",
-            ["Tolerex__Leader__PartialLineTimeout"] = "1s",
-            ["Tolerex__Leader__IdleTimeout"] = "5s",
-        });
-        await ClusterFixture.WaitUntilAsync(async () =>
-        {
-            await using var c = await HaToKuSeConnection.OpenAsync("localhost", _port);
-            return await c.CommandAsync("PING") == "PONG";
-        }, TimeSpan.FromSeconds(60), "leader answering");
-    }
+        ["Tolerex__Leader__MaxConnections"] = "4",
+        ["Tolerex__Leader__PartialLineTimeout"] = "1s",
+        ["Tolerex__Leader__IdleTimeout"] = "5s",
+    });
 
     [Fact]
     public async Task Connections_beyond_the_maximum_are_refused_with_one_error_line()
@@ -35,8 +22,8 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
         try
         {
             for (var i = 0; i < 4; i++)
-                open.Add(await HaToKuSeConnection.OpenAsync("localhost", _port));
-            await using var refused = await HaToKuSeConnection.OpenAsync("localhost", _port, quiet: false);
+                open.Add(await HaToKuSeConnection.OpenAsync("localhost", _leader.Port));
+            await using var refused = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port, quiet: false);
             Assert.Equal("ERROR: too many connections", await refused.ReadLineAsync());
             Assert.True(await refused.ClosedByServerAsync(TimeSpan.FromSeconds(10)));
             Assert.Equal("PONG", await open[0].CommandAsync("PING"));
@@ -46,7 +33,7 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
             open.RemoveAt(0);
             await ClusterFixture.WaitUntilAsync(async () =>
             {
-                await using var c = await HaToKuSeConnection.OpenAsync("localhost", _port);
+                await using var c = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
                 return await c.CommandAsync("PING") == "PONG";
             }, TimeSpan.FromSeconds(10), "a new connection admitted");
         }
@@ -60,8 +47,8 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
     [Fact]
     public async Task A_slow_sender_is_closed_by_the_partial_line_timeout_while_others_are_served()
     {
-        await using var slow = await HaToKuSeConnection.OpenAsync("localhost", _port);
-        await using var normal = await HaToKuSeConnection.OpenAsync("localhost", _port);
+        await using var slow = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
+        await using var normal = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
         var clock = Stopwatch.StartNew();
         // One byte every 300 ms: each read is quick, but the line never completes in time.
         var trickle = Task.Run(async () =>
@@ -90,15 +77,11 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
     [Fact]
     public async Task An_idle_client_is_closed_after_the_idle_timeout()
     {
-        await using var idle = await HaToKuSeConnection.OpenAsync("localhost", _port);
+        await using var idle = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
         var clock = Stopwatch.StartNew();
         Assert.True(await idle.ClosedByServerAsync(TimeSpan.FromSeconds(20)));
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(4.5), $"closed after {clock.Elapsed}");
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        await _leader.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _leader.DisposeAsync();
 }
