@@ -2,11 +2,11 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 /// <summary>
-/// The AppHost's parameters (<c>Parameters:members|tolerance|balancer|io</c>, from appsettings.json,
+/// The AppHost's parameters (<c>Parameters:members|tolerance|balancer|io|clientTls</c>, from appsettings.json,
 /// <c>Parameters__tolerance=3</c> or <c>--Parameters:tolerance=3</c>) and where node data lives,
 /// validated before anything starts.
 /// </summary>
-internal sealed record ClusterSettings(int Members, int Tolerance, string Balancer, string Io, string DataRoot)
+internal sealed record ClusterSettings(int Members, int Tolerance, string Balancer, string Io, bool ClientTls, string DataRoot, string CertificateRoot)
 {
     public static ClusterSettings From(IConfiguration configuration, string appHostDirectory)
     {
@@ -20,7 +20,12 @@ internal sealed record ClusterSettings(int Members, int Tolerance, string Balanc
         var dataRoot = configuration["Tolerex:DataRoot"] is { Length: > 0 } root
             ? Path.GetFullPath(root)
             : Path.GetFullPath(Path.Combine(appHostDirectory, "..", ".data"));
-        return new ClusterSettings(members, tolerance, balancer, io, dataRoot);
+        var clientTls = OneOf(configuration, "clientTls", "false", "false", "true") == "true";
+        // Generated development identities: git-ignored, beside the data, reused across restarts.
+        var certificateRoot = configuration["Tolerex:CertificateRoot"] is { Length: > 0 } certs
+            ? Path.GetFullPath(certs)
+            : Path.GetFullPath(Path.Combine(appHostDirectory, "..", ".certs"));
+        return new ClusterSettings(members, tolerance, balancer, io, clientTls, dataRoot, certificateRoot);
     }
 
     private static int Number(IConfiguration configuration, string name, int fallback)

@@ -7,15 +7,17 @@ using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Placement;
 using Tolerex.Leader.Replication;
+using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Leader;
 
 /// <summary>Wires the leader: three Kestrel listeners (HaToKuSe TCP, gRPC for members, HTTP for health) and its services.</summary>
 internal static class LeaderHost
 {
-    public static WebApplicationBuilder AddLeader(this WebApplicationBuilder builder, LeaderOptions options)
+    public static WebApplicationBuilder AddLeader(this WebApplicationBuilder builder, LeaderOptions options, NodeTls tls)
     {
         builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(tls);
         builder.Services.AddSingleton<MemberRegistry>();
         builder.Services.AddSingleton<MessageIndex>();
         builder.Services.AddSingleton<IndexLog>();
@@ -29,6 +31,7 @@ internal static class LeaderHost
         {
             o.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
             o.MaxSendMessageSize = options.MaxGrpcMessageBytes;
+            o.Interceptors.Add<RequireRoleInterceptor>(NodeRole.Member);
         });
 
         // A partial line is held unconsumed until its end arrives, so the transport must be allowed to
@@ -36,12 +39,24 @@ internal static class LeaderHost
         builder.WebHost.UseSockets(o => o.MaxReadBufferSize = options.MaxLineBytes + 64 * 1024);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.ListenAnyIP(options.GrpcPort, o => o.Protocols = HttpProtocols.Http2);
+            // Members only: mutual TLS 1.3, a client certificate from our CA required on every connection.
+            kestrel.ListenAnyIP(options.GrpcPort, o =>
+            {
+                o.Protocols = HttpProtocols.Http2;
+                o.UseHttps(https => tls.ConfigureServer(https, requireClientCertificate: true));
+            });
             kestrel.ListenAnyIP(options.MetricsPort, o => o.Protocols = HttpProtocols.Http1);
+            void HaToKuSe(ListenOptions o)
+            {
+                if (options.Tls)
+                    o.UseHttps(https => tls.ConfigureServer(https, requireClientCertificate: false));
+                o.UseConnectionHandler<HaToKuSeConnectionHandler>();
+            }
+
             if (options.TcpListenAddress is "localhost")
-                kestrel.ListenLocalhost(options.TcpPort, o => o.UseConnectionHandler<HaToKuSeConnectionHandler>());
+                kestrel.ListenLocalhost(options.TcpPort, HaToKuSe);
             else
-                kestrel.Listen(IPAddress.Parse(options.TcpListenAddress), options.TcpPort, o => o.UseConnectionHandler<HaToKuSeConnectionHandler>());
+                kestrel.Listen(IPAddress.Parse(options.TcpListenAddress), options.TcpPort, HaToKuSe);
         });
         return builder;
     }

@@ -11,11 +11,12 @@ namespace Tolerex.Member;
 /// is late, down or restarted is retried with capped, jittered backoff, and a leader that no longer knows
 /// this member (heartbeat answered "unknown") gets a fresh registration.
 /// </summary>
-internal sealed partial class LeaderLink(MemberOptions options, IMessageStore store, ILogger<LeaderLink> logger) : BackgroundService
+internal sealed partial class LeaderLink(MemberOptions options, IMessageStore store, NodeTls tls, ILogger<LeaderLink> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var channel = NodeChannels.Create(options.LeaderAddress, options.CallTimeout, 64 * 1024);
+        using var channel = NodeChannels.Create(options.LeaderAddress, tls, peer => peer.Role == NodeRole.Leader, options.CallTimeout, 64 * 1024,
+            reason => LogLeaderRefused(logger, options.LeaderAddress, reason));
         var client = new Protocol.V1.Membership.MembershipClient(channel);
         var registered = false;
         var interval = TimeSpan.FromSeconds(1);
@@ -86,6 +87,9 @@ internal sealed partial class LeaderLink(MemberOptions options, IMessageStore st
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leader {Leader} unreachable ({Status}: {Detail}); attempt {Failures}, retrying")]
     private static partial void LogLeaderUnreachable(ILogger logger, string leader, StatusCode status, string detail, int failures);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused the server at {Leader} as leader: {Reason}")]
+    private static partial void LogLeaderRefused(ILogger logger, string leader, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Leader {Leader} reachable again after {Failures} failed attempts")]
     private static partial void LogLeaderReachable(ILogger logger, string leader, int failures);

@@ -1,6 +1,7 @@
 using Tolerex.Member;
 using Tolerex.Member.Configuration;
 using Tolerex.ServiceDefaults.Configuration;
+using Tolerex.ServiceDefaults.Identity;
 
 if (args is ["bench-storage", ..])
     return await Tolerex.Member.Storage.StorageBench.RunAsync(args[1..]);
@@ -8,10 +9,13 @@ if (args is ["bench-storage", ..])
 // The original's single-dash flags (-port=5556) need switch mappings, so the command line is added here.
 var builder = WebApplication.CreateBuilder();
 MemberOptions options;
+NodeTls tls;
 try
 {
     builder.Configuration.AddCommandLine(args, MemberSettings.SwitchMappings);
     options = MemberSettings.Load(builder.Configuration);
+    // The certificate must be valid for the host the leader dials (the advertised address).
+    tls = NodeTls.Load(builder.Configuration, new PeerIdentity(NodeRole.Member, options.Name), [NodeChannels.ToUri(options.AdvertiseAddress).Host]);
 }
 catch (Exception e) when (e is ConfigurationException or FormatException)
 {
@@ -20,11 +24,13 @@ catch (Exception e) when (e is ConfigurationException or FormatException)
 }
 
 builder.AddServiceDefaults();
-builder.AddMember(options);
+builder.AddMember(options, tls);
 
 var app = builder.Build();
 app.MapMember(options);
 app.Logger.LogInformation("Member {Name} starting: grpc={Port} metrics={MetricsPort} io={Io} data={DataDir} leader={Leader} advertise={Advertise}",
     options.Name, options.Port, options.MetricsPort, options.Io, Path.GetFullPath(options.DataDir), options.LeaderAddress, options.AdvertiseAddress);
+foreach (var note in tls.Notes)
+    app.Logger.Log(note.StartsWith("WARNING", StringComparison.Ordinal) ? LogLevel.Warning : LogLevel.Information, "{Note}", note);
 await app.RunAsync();
 return 0;

@@ -16,8 +16,10 @@ internal sealed class LeaderOptions
     public int GrpcPort { get; set; } = 5555;
     public int TcpPort { get; set; } = 6666;
     public int MetricsPort { get; set; } = 9090;
-    /// <summary>Address of the HaToKuSe listener. Loopback by default, as in the original (the port has no authentication yet).</summary>
+    /// <summary>Address of the HaToKuSe listener. Loopback by default, as in the original.</summary>
     public string TcpListenAddress { get; set; } = "localhost";
+    /// <summary>Serve HaToKuSe over TLS (the leader's certificate); clients connect with <c>tolerex --tls</c>.</summary>
+    public bool Tls { get; set; }
 
     /// <summary>Longest HaToKuSe line accepted, terminator included; longer lines get <c>ERROR: line too long</c> and the connection closes.</summary>
     public int MaxLineBytes { get; set; } = 4 * 1024 * 1024;

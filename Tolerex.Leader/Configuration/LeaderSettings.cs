@@ -25,6 +25,7 @@ internal static class LeaderSettings
             TcpPort = reader.Port("TcpPort", "LEADER_TCP_PORT", d.TcpPort),
             MetricsPort = reader.Port("MetricsPort", "LEADER_METRICS_PORT", d.MetricsPort),
             TcpListenAddress = reader.Raw("TcpListenAddress", null) ?? d.TcpListenAddress,
+            Tls = reader.Flag("Tls", d.Tls),
             MaxLineBytes = (int)reader.Number("MaxLineBytes", d.MaxLineBytes, 64, 512L * 1024 * 1024),
             MaxBulkCount = reader.Number("MaxBulkCount", d.MaxBulkCount, 1, 100_000_000),
             BulkConcurrency = (int)reader.Number("BulkConcurrency", d.BulkConcurrency, 1, 4096),

@@ -3,6 +3,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Membership;
+using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Leader.Index;
 
@@ -22,7 +23,7 @@ internal static class IndexBench
         try
         {
             double putsPerSecond;
-            using (var registry = new MemberRegistry(options, NullLogger<MemberRegistry>.Instance))
+            using (var registry = new MemberRegistry(options, NodeTls.CreateEphemeral(PeerIdentity.Leader), NullLogger<MemberRegistry>.Instance))
             {
                 var index = new MessageIndex();
                 var log = new IndexLog(index, registry, options, NullLogger<IndexLog>.Instance);
@@ -30,7 +31,7 @@ internal static class IndexBench
                 var members = new Member[3];
                 for (var m = 0; m < members.Length; m++)
                 {
-                    members[m] = registry.GetOrAdd($"http://localhost:{5556 + m}", log.AddMemberAsync, out _);
+                    members[m] = registry.GetOrAdd($"localhost:{5556 + m}", $"member{m + 1}", log.AddMemberAsync, out _);
                     await members[m].Recorded;
                 }
 
@@ -56,7 +57,7 @@ internal static class IndexBench
             GC.WaitForPendingFinalizers();
             var before = GC.GetTotalMemory(forceFullCollection: true);
             var recoveryClock = Stopwatch.StartNew();
-            using var recoveredRegistry = new MemberRegistry(options, NullLogger<MemberRegistry>.Instance);
+            using var recoveredRegistry = new MemberRegistry(options, NodeTls.CreateEphemeral(PeerIdentity.Leader), NullLogger<MemberRegistry>.Instance);
             var recoveredIndex = new MessageIndex();
             var recovered = new IndexLog(recoveredIndex, recoveredRegistry, options, NullLogger<IndexLog>.Instance);
             recovered.Open();

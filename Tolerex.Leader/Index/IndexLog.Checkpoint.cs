@@ -53,7 +53,7 @@ internal sealed partial class IndexLog
 
                 new IndexRecord(IndexRecordKind.Checkpoint, Number: firstUncovered).WriteTo(buffer);
                 foreach (var m in _registry.All)
-                    new IndexRecord(IndexRecordKind.Member, Number: m.Number, Address: m.Address).WriteTo(buffer);
+                    new IndexRecord(IndexRecordKind.Member, Number: m.Number, Address: m.Address, Identity: m.Identity).WriteTo(buffer);
                 foreach (var (id, entry) in _index.Entries)
                 {
                     new IndexRecord(IndexRecordKind.Put, id, entry.Version, Array.ConvertAll(entry.Replicas, m => m.Number)).WriteTo(buffer);

@@ -62,7 +62,7 @@ internal sealed partial class IndexLog : IAsyncDisposable
 
     /// <summary>Durably records a newly registered member, so index records may name it.</summary>
     public Task<bool> AddMemberAsync(Member member) =>
-        Enqueue(new Change(new IndexRecord(IndexRecordKind.Member, Number: member.Number, Address: member.Address), null));
+        Enqueue(new Change(new IndexRecord(IndexRecordKind.Member, Number: member.Number, Address: member.Address, Identity: member.Identity), null));
 
     private Task<bool> Enqueue(Change change)
     {
@@ -135,7 +135,7 @@ internal sealed partial class IndexLog : IAsyncDisposable
                 return _index.Remove(record.Id, record.Version);
             case IndexRecordKind.Member:
                 if (!_registry.TryGet(record.Number, out _))
-                    _registry.Restore(record.Number, record.Address!);
+                    _registry.Restore(record.Number, record.Address!, record.Identity ?? "");
                 return true;
             default:
                 return true;

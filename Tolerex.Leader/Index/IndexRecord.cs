@@ -21,17 +21,17 @@ internal enum IndexRecordKind : byte
 /// One record of the leader's index log and checkpoint (little endian):
 /// <code>
 /// [0..2)  magic "TI"   (lets recovery find the next record after a damaged one)
-/// [2]     format version (1)
+/// [2]     format version (2: member records carry the member's identity)
 /// [3]     kind
 /// [4..8)  body length  int32
 /// [8..)   body: Put = id i64, version i64, count u8, member numbers i32[count]
-///               Delete = id i64, version i64;  Member = number i32, address UTF-8;  Checkpoint = segment i32
+///               Delete = id i64, version i64;  Member = number i32, identity length u8, identity UTF-8, address UTF-8;  Checkpoint = segment i32
 /// [..+4)  CRC-32C over every byte before it
 /// </code>
 /// </summary>
-internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, long Version = 0, int[]? Members = null, int Number = 0, string? Address = null)
+internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, long Version = 0, int[]? Members = null, int Number = 0, string? Address = null, string? Identity = null)
 {
-    public const byte FormatVersion = 1;
+    public const byte FormatVersion = 2;
     private const int HeaderSize = 8;
     private const int TrailerSize = 4;
     private const int MaxBody = 64 * 1024;
@@ -42,7 +42,7 @@ internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, l
         {
             IndexRecordKind.Put => 17 + 4 * Members!.Length,
             IndexRecordKind.Delete => 16,
-            IndexRecordKind.Member => 4 + Encoding.UTF8.GetByteCount(Address!),
+            IndexRecordKind.Member => 5 + Encoding.UTF8.GetByteCount(Identity ?? "") + Encoding.UTF8.GetByteCount(Address!),
             _ => 4,
         };
         var size = HeaderSize + bodyLength + TrailerSize;
@@ -68,7 +68,9 @@ internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, l
                 break;
             case IndexRecordKind.Member:
                 BinaryPrimitives.WriteInt32LittleEndian(body, Number);
-                Encoding.UTF8.GetBytes(Address!, body[4..]);
+                // Identities are at most 64 ASCII characters (PeerIdentity.MaxNameLength), so one byte holds the length.
+                body[4] = (byte)Encoding.UTF8.GetBytes(Identity ?? "", body[5..]);
+                Encoding.UTF8.GetBytes(Address!, body[(5 + body[4])..]);
                 break;
             default:
                 BinaryPrimitives.WriteInt32LittleEndian(body, Number);
@@ -105,8 +107,9 @@ internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, l
             case IndexRecordKind.Delete when bodyLength == 16:
                 record = new IndexRecord(kind, BinaryPrimitives.ReadInt64LittleEndian(body), BinaryPrimitives.ReadInt64LittleEndian(body[8..]));
                 return true;
-            case IndexRecordKind.Member:
-                record = new IndexRecord(kind, Number: BinaryPrimitives.ReadInt32LittleEndian(body), Address: Encoding.UTF8.GetString(body[4..]));
+            case IndexRecordKind.Member when bodyLength >= 5 + body[4]:
+                record = new IndexRecord(kind, Number: BinaryPrimitives.ReadInt32LittleEndian(body),
+                    Identity: Encoding.UTF8.GetString(body.Slice(5, body[4])), Address: Encoding.UTF8.GetString(body[(5 + body[4])..]));
                 return true;
             case IndexRecordKind.Checkpoint when bodyLength == 4:
                 record = new IndexRecord(kind, Number: BinaryPrimitives.ReadInt32LittleEndian(body));

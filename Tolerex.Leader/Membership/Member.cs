@@ -8,7 +8,7 @@ namespace Tolerex.Leader.Membership;
 /// One member as the leader sees it. Members are never removed (as in the original); a member that
 /// stops heartbeating is marked down and comes back on its next heartbeat or registration.
 /// </summary>
-internal sealed class Member(int number, string address, GrpcChannel channel) : IPlacementCandidate
+internal sealed class Member(int number, string address, string identity, GrpcChannel channel) : IPlacementCandidate
 {
     private long _lastHeartbeatTicks = Environment.TickCount64;
     private long _lastHeartbeatUnixMs;
@@ -22,6 +22,11 @@ internal sealed class Member(int number, string address, GrpcChannel channel) : 
 
     /// <summary>The address the member advertised and the leader dials, normalised to a URL.</summary>
     public string Address { get; } = address;
+    /// <summary>
+    /// The name in the member certificate that registered this address. Only that identity may register or
+    /// heartbeat for the address, and the leader only talks to a server there that presents it.
+    /// </summary>
+    public string Identity { get; } = identity;
     public string Name { get; set; } = "";
     /// <summary>Completes when the member is in the durable index, so index records may name it.</summary>
     public Task Recorded { get; set; } = Task.CompletedTask;

@@ -11,7 +11,7 @@ namespace Tolerex.Leader.Membership;
 /// locks to read it. A new member is not used for placement until it is durably recorded (see
 /// <see cref="Index.IndexLog"/>), so no index record can name a member that recovery would not know.
 /// </summary>
-internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<MemberRegistry> logger) : IDisposable
+internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls, ILogger<MemberRegistry> logger) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Member> _members = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, Member> _byNumber = new();
@@ -27,10 +27,11 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
     public bool TryGet(int number, out Member member) => _byNumber.TryGetValue(number, out member!);
 
     /// <summary>
-    /// The member at <paramref name="address"/>, created (down, with a fresh number) if new; then
-    /// <paramref name="record"/> makes it durable, and <see cref="Member.Recorded"/> completes when it is.
+    /// The member at <paramref name="address"/>, created (down, with a fresh number) and bound to
+    /// <paramref name="identity"/> if new; then <paramref name="record"/> makes it durable, and
+    /// <see cref="Member.Recorded"/> completes when it is. The caller checks the returned member's identity.
     /// </summary>
-    public Member GetOrAdd(string address, Func<Member, Task> record, out bool added)
+    public Member GetOrAdd(string address, string identity, Func<Member, Task> record, out bool added)
     {
         var key = NodeChannels.Canonical(address);
         if (_members.TryGetValue(key, out var existing))
@@ -48,26 +49,26 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
             }
 
             added = true;
-            var member = Add(++_lastNumber, key);
+            var member = Add(++_lastNumber, key, identity);
             member.Recorded = record(member);
             return member;
         }
     }
 
     /// <summary>Re-creates a member known from the durable index; it stays down until it heartbeats.</summary>
-    public Member Restore(int number, string address)
+    public Member Restore(int number, string address, string identity)
     {
         lock (_lock)
         {
             _lastNumber = Math.Max(_lastNumber, number);
-            return Add(number, NodeChannels.Canonical(address));
+            return Add(number, NodeChannels.Canonical(address), identity);
         }
     }
 
-    private Member Add(int number, string key)
+    private Member Add(int number, string key, string identity)
     {
         // Creating a channel does not dial, so no I/O happens here.
-        var member = new Member(number, key, NodeChannels.Create(key, options.ConnectTimeout, options.MaxGrpcMessageBytes));
+        var member = new Member(number, key, identity, CreateChannel(key, identity));
         _members[key] = member;
         _byNumber[number] = member;
         Rebuild();
@@ -89,11 +90,21 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
             Revive(member);
     }
 
-    /// <summary>Returns false for an address the leader does not know: the member must register again.</summary>
-    public bool Heartbeat(string address, MemberLoad? load)
+    /// <summary>A channel that only talks to a server presenting the member certificate bound to the address.</summary>
+    private Grpc.Net.Client.GrpcChannel CreateChannel(string key, string identity) =>
+        NodeChannels.Create(key, tls, peer => peer.Role == NodeRole.Member && peer.Name == identity, options.ConnectTimeout, options.MaxGrpcMessageBytes,
+            reason => LogServerRefused(logger, key, identity, reason));
+
+    /// <summary>
+    /// Returns false for an address the leader does not know: the member must register again. Throws
+    /// PermissionDenied when the address belongs to another member identity.
+    /// </summary>
+    public bool Heartbeat(string address, string identity, MemberLoad? load)
     {
         if (!TryKey(address, out var key) || !_members.TryGetValue(key, out var member))
             return false;
+        if (member.Identity != identity)
+            throw PeerAuthorization.Denied($"{key} is registered to member '{member.Identity}', not '{identity}'");
         // A member restored from the index, but not registered with this leader process yet, registers
         // again: that refreshes its name and load.
         if (!member.RegisteredHere)
@@ -124,7 +135,7 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
 
     private void Revive(Member member)
     {
-        member.Reconnect(NodeChannels.Create(member.Address, options.ConnectTimeout, options.MaxGrpcMessageBytes));
+        member.Reconnect(CreateChannel(member.Address, member.Identity));
         Rebuild();
     }
 
@@ -155,6 +166,9 @@ internal sealed partial class MemberRegistry(LeaderOptions options, ILogger<Memb
 
     [LoggerMessage(Level = LogLevel.Information, Message = "New member registered: {Address} ({Name}) as member #{Number}")]
     private static partial void LogRegistered(ILogger logger, string address, string name, int number);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Refused the server at {Address} (expected member '{Identity}'): {Reason}")]
+    private static partial void LogServerRefused(ILogger logger, string address, string identity, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Member recovered: {Address}")]
     private static partial void LogRecovered(ILogger logger, string address);

@@ -3,26 +3,35 @@ using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Replication;
 using Tolerex.Protocol.V1;
+using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Leader.Membership;
 
-/// <summary>The leader's gRPC surface for members: registration and heartbeats.</summary>
+/// <summary>
+/// The leader's gRPC surface for members: registration and heartbeats. Only member certificates get here
+/// (<see cref="RequireRoleInterceptor"/>); each address is bound to the member identity that first
+/// registered it, durably, so one member cannot register or heartbeat as another.
+/// </summary>
 internal sealed class MembershipService(MemberRegistry registry, IndexLog indexLog, VersionClock clock, LeaderOptions options) : Protocol.V1.Membership.MembershipBase
 {
     public override async Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
         if (string.IsNullOrWhiteSpace(request.Address))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "address is required"));
+        var caller = Caller(context);
         Member member;
         bool added;
         try
         {
-            member = registry.GetOrAdd(request.Address, indexLog.AddMemberAsync, out added);
+            member = registry.GetOrAdd(request.Address, caller, indexLog.AddMemberAsync, out added);
         }
         catch (FormatException e)
         {
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
+
+        if (member.Identity != caller)
+            throw PeerAuthorization.Denied($"{member.Address} is registered to member '{member.Identity}', not '{caller}'");
 
         // Placement may name the member only once the index can: wait until its record is durable. If an
         // earlier attempt to record it failed (a disk error), this registration tries again.
@@ -38,5 +47,8 @@ internal sealed class MembershipService(MemberRegistry registry, IndexLog indexL
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>
-        Task.FromResult(new HeartbeatReply { Known = registry.Heartbeat(request.Address, request.Load) });
+        Task.FromResult(new HeartbeatReply { Known = registry.Heartbeat(request.Address, Caller(context), request.Load) });
+
+    private static string Caller(ServerCallContext context) =>
+        context.Caller() is { Role: NodeRole.Member } peer ? peer.Name : throw PeerAuthorization.Denied("only member identities may register or heartbeat");
 }

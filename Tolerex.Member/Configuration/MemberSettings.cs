@@ -1,6 +1,7 @@
 using Tolerex.Protocol.Storage;
 using Tolerex.Member.Storage;
 using Tolerex.ServiceDefaults.Configuration;
+using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Member.Configuration;
 
@@ -45,13 +46,18 @@ internal static class MemberSettings
             CompactionMinBytes = reader.Number("CompactionMinBytes", d.CompactionMinBytes, 0, long.MaxValue),
             DataDir = reader.Raw("DataDir", null) ?? Path.Combine("data", $"member-{port}"),
             LeaderAddress = reader.Raw("LeaderAddress", "LEADER_ADDR") ?? configuration[DiscoveredLeaderKey] ?? d.LeaderAddress,
-            AdvertiseAddress = reader.Raw("AdvertiseAddress", "MEMBER_ADDR") ?? $"http://localhost:{port}",
-            Name = reader.Raw("Name", "OTEL_SERVICE_NAME") ?? $"member-{port}",
+            AdvertiseAddress = reader.Raw("AdvertiseAddress", "MEMBER_ADDR") ?? $"https://localhost:{port}",
+            Name = ParseName(reader.Raw("Name", "OTEL_SERVICE_NAME") ?? $"member-{port}"),
             MaxMessageBytes = (int)reader.Number("MaxMessageBytes", d.MaxMessageBytes, 1024, 1024L * 1024 * 1024),
             MaxRetryDelay = reader.Duration("MaxRetryDelay", d.MaxRetryDelay),
             CallTimeout = reader.Duration("CallTimeout", d.CallTimeout),
         };
     }
+
+    /// <summary>The name is the member's identity (its certificate's CN) and must be a valid one.</summary>
+    private static string ParseName(string name) => PeerIdentity.IsValidName(name)
+        ? name
+        : throw new ConfigurationException($"{MemberOptions.Section}:Name must be 1-{PeerIdentity.MaxNameLength} letters, digits, '.', '_' or '-' (got '{name}')");
 
     internal static Durability ParseDurability(string? value) => value?.Trim().ToLowerInvariant() switch
     {

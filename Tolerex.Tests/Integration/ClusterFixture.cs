@@ -25,7 +25,7 @@ public class ClusterFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Tolerex_AppHost>(
-            [$"--Tolerex:DataRoot={DataRoot}", $"--Parameters:members={Members}", $"--Parameters:tolerance={Tolerance}"],
+            [$"--Tolerex:DataRoot={DataRoot}", $"--Tolerex:CertificateRoot={Path.Combine(DataRoot, "certs")}", $"--Parameters:members={Members}", $"--Parameters:tolerance={Tolerance}"],
             cts.Token);
         App = await builder.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);

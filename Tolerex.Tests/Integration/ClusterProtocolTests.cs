@@ -187,6 +187,6 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
     {
         var members = await cluster.MembersAsync();
         Assert.Equal(["member1", "member2", "member3"], members.Select(m => m.Name).Order());
-        Assert.All(members, m => Assert.Matches(@"^http://\S+ name=member\d alive=true last_heartbeat=\S+ \(\d+\.\ds ago\) messages=\d+ bytes=\d+$", m.Line));
+        Assert.All(members, m => Assert.Matches(@"^https://\S+ name=member\d alive=true last_heartbeat=\S+ \(\d+\.\ds ago\) messages=\d+ bytes=\d+$", m.Line));
     }
 }

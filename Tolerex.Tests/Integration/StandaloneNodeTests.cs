@@ -85,7 +85,7 @@ public class StandaloneNodeTests
             await c.SendAsync("MEMBERS\r\n");
             var alive = false;
             for (var line = await c.ReadLineAsync(); line != "END"; line = await c.ReadLineAsync())
-                alive |= line.StartsWith($"http://localhost:{memberPort} ", StringComparison.Ordinal) && line.Contains("alive=true", StringComparison.Ordinal);
+                alive |= line.StartsWith($"https://localhost:{memberPort} ", StringComparison.Ordinal) && line.Contains("alive=true", StringComparison.Ordinal);
             return alive;
         }, Timeout, $"member on port {memberPort} registered and alive");
 }

@@ -88,7 +88,7 @@ public class ConfigurationTests
         var o = MemberSettings.Load(single);
         Assert.Equal((7001, 7002, IoMode.Unbuffered), (o.Port, o.MetricsPort, o.Io));
         Assert.Equal(Path.Combine("data", "member-7001"), o.DataDir);
-        Assert.Equal("http://localhost:7001", o.AdvertiseAddress);
+        Assert.Equal("https://localhost:7001", o.AdvertiseAddress);
 
         var dbl = new ConfigurationBuilder()
             .AddInMemoryCollection([new("LEADER_ADDR", "leader:5555"), new("MEMBER_ADDR", "10.0.0.5:7003")])

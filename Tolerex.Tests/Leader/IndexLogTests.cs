@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
+using Tolerex.ServiceDefaults.Identity;
 using Tolerex.Protocol.Storage;
 using Tolerex.Tests.Storage;
 
@@ -13,13 +14,14 @@ public sealed class IndexLogTests : IAsyncDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("tolerex-index-").FullName;
     private readonly List<(IndexLog Log, MemberRegistry Registry)> _open = [];
+    private static readonly NodeTls Tls = NodeTls.CreateEphemeral(PeerIdentity.Leader);
 
     private sealed record Leader(IndexLog Log, MessageIndex Index, MemberRegistry Registry);
 
     private Leader Open(IStorageFileSystem? fs = null, long checkpointBytes = 64L * 1024 * 1024, Durability durability = Durability.Fsync)
     {
         var options = new LeaderOptions { DataDir = _dir, CheckpointBytes = checkpointBytes, Durability = durability };
-        var registry = new MemberRegistry(options, NullLogger<MemberRegistry>.Instance);
+        var registry = new MemberRegistry(options, Tls, NullLogger<MemberRegistry>.Instance);
         var index = new MessageIndex();
         var log = new IndexLog(index, registry, options, NullLogger<IndexLog>.Instance, fs);
         log.Open();
@@ -29,7 +31,7 @@ public sealed class IndexLogTests : IAsyncDisposable
 
     private static async Task<Tolerex.Leader.Membership.Member> AddMember(Leader leader, int port)
     {
-        var member = leader.Registry.GetOrAdd($"http://localhost:{port}", leader.Log.AddMemberAsync, out _);
+        var member = leader.Registry.GetOrAdd($"localhost:{port}", $"member-{port}", leader.Log.AddMemberAsync, out _);
         await member.Recorded;
         return member;
     }
@@ -58,11 +60,13 @@ public sealed class IndexLogTests : IAsyncDisposable
         await CloseAsync(first);
 
         var second = Open();
-        Assert.Equal("10:http://localhost:5001,http://localhost:5002", Replicas(second.Index, 1));
-        Assert.Equal("11:http://localhost:5002,http://localhost:5001", Replicas(second.Index, 2));
+        Assert.Equal("10:https://localhost:5001,https://localhost:5002", Replicas(second.Index, 1));
+        Assert.Equal("11:https://localhost:5002,https://localhost:5001", Replicas(second.Index, 2));
         Assert.Equal("absent", Replicas(second.Index, 3));
         Assert.Equal(2, second.Registry.All.Length);
         Assert.All(second.Registry.All, m => Assert.False(m.Alive)); // down until they heartbeat
+        // Each address stays bound to the member identity that registered it.
+        Assert.Equal(["member-5001", "member-5002"], second.Registry.All.Select(m => m.Identity));
         Assert.Equal(3, second.Index.MaxId);
         // The highest version recovered (12; deletes do not count), so a restarted leader's versions stay above it.
         Assert.Equal(12, second.Index.MaxVersion);
@@ -92,7 +96,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         var second = Open();
         Assert.Equal(2099, second.Index.Count);
         Assert.Equal("absent", Replicas(second.Index, 5));
-        Assert.Equal("2100:http://localhost:5002,http://localhost:5001", Replicas(second.Index, 2100));
+        Assert.Equal("2100:https://localhost:5002,https://localhost:5001", Replicas(second.Index, 2100));
         Assert.Equal(0, second.Log.CorruptRecords);
     }
 
@@ -112,13 +116,13 @@ public sealed class IndexLogTests : IAsyncDisposable
         {
             await File.WriteAllBytesAsync(path, full[..(full.Length - lastSize + keep)], TestContext.Current.CancellationToken);
             var leader = Open();
-            Assert.Equal("1:http://localhost:5001", Replicas(leader.Index, 1));
+            Assert.Equal("1:https://localhost:5001", Replicas(leader.Index, 1));
             Assert.Equal("absent", Replicas(leader.Index, 2));
             // Appends after the truncation point survive the next restart.
             await leader.Log.PutAsync(3, 3, [leader.Registry.All[0]]);
             await CloseAsync(leader);
             var again = Open();
-            Assert.Equal("3:http://localhost:5001", Replicas(again.Index, 3));
+            Assert.Equal("3:https://localhost:5001", Replicas(again.Index, 3));
             await CloseAsync(again);
             _open.Clear();
         }
@@ -150,7 +154,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         Assert.Equal(2, second.Log.CorruptRecords);
         Assert.Equal(4, second.Index.Count);
         Assert.Equal("absent", Replicas(second.Index, 5));
-        Assert.Equal("6:http://localhost:5001", Replicas(second.Index, 6));
+        Assert.Equal("6:https://localhost:5001", Replicas(second.Index, 6));
     }
 
     [Fact]

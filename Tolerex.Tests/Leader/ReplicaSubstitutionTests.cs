@@ -6,7 +6,9 @@ using Tolerex.Leader.Membership;
 using Tolerex.Leader.Placement;
 using Tolerex.Leader.Replication;
 using Tolerex.Protocol.V1;
+using Tolerex.ServiceDefaults.Identity;
 using Tolerex.Tests.Integration;
+using Microsoft.Extensions.Configuration;
 
 namespace Tolerex.Tests.Leader;
 
@@ -25,13 +27,15 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     private Tolerex.Leader.Membership.Member _dead = null!;
 
     private IndexLog _log = null!;
+    private NodeTls _tls = null!;
+    private string _caDirectory = null!;
 
     public ReplicaSubstitutionTests() =>
         _options = new() { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1), DataDir = Path.Combine(_data, "leader") };
 
     private async Task<Tolerex.Leader.Membership.Member> RegisterAsync(string address, string name, MemberLoad load)
     {
-        var member = _registry.GetOrAdd(address, _log.AddMemberAsync, out var added);
+        var member = _registry.GetOrAdd(address, name, _log.AddMemberAsync, out var added);
         await member.Recorded;
         _registry.Registered(member, name, load, added);
         return member;
@@ -39,7 +43,10 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _registry = new MemberRegistry(_options, NullLogger<MemberRegistry>.Instance);
+        // This test plays the leader: it shares a development CA with the member processes it starts.
+        _caDirectory = Path.Combine(_data, "ca");
+        _tls = NodeTls.Load(new ConfigurationBuilder().AddInMemoryCollection([new("Tolerex:Tls:DevCaDirectory", _caDirectory)]).Build(), PeerIdentity.Leader);
+        _registry = new MemberRegistry(_options, _tls, NullLogger<MemberRegistry>.Instance);
         _index = new MessageIndex();
         _log = new IndexLog(_index, _registry, _options, NullLogger<IndexLog>.Instance);
         _log.Open();
@@ -47,16 +54,21 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
             new VersionClock(), _options, NullLogger<ReplicationCoordinator>.Instance);
 
         // Lowest load and lowest address: least_loaded picks it first for every SET.
-        _dead = await RegisterAsync($"http://127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
+        _dead = await RegisterAsync($"127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
         for (var i = 0; i < 2; i++)
         {
             var port = NodeProcess.FreePort();
             // No leader exists here; the members keep retrying registration, which is fine for this test.
             var member = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, $"m{i}")],
-                new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}" });
+                new Dictionary<string, string>
+                {
+                    ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
+                    ["Tolerex__Member__Name"] = $"live{i}",
+                    ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
+                });
             _members.Add(member);
             await member.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
-            await RegisterAsync($"http://localhost:{port}", $"live{i}", new MemberLoad { MessagesHeld = 1000 });
+            await RegisterAsync($"localhost:{port}", $"live{i}", new MemberLoad { MessagesHeld = 1000 });
         }
     }
 
