@@ -24,6 +24,13 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>Peak resident memory of the process so far (Linux VmHWM), in bytes.</summary>
+    public long PeakResidentBytes()
+    {
+        var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+    }
+
     public static NodeProcess Start(string project, IEnumerable<string> args, IDictionary<string, string> environment, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo("dotnet")

@@ -8,6 +8,8 @@ public sealed class StandaloneLeader : IAsyncDisposable
 
     public int Port { get; } = NodeProcess.FreePort();
 
+    public NodeProcess Process => _process;
+
     /// <summary>Starts the leader with <paramref name="settings"/> added to its environment; returns when it answers PING.</summary>
     public static async Task<StandaloneLeader> StartAsync(IDictionary<string, string> settings)
     {
