@@ -23,12 +23,13 @@ var leader = builder.AddProject<Projects.Tolerex_Leader>("leader")
     .WithEnvironment("Tolerex__Leader__Tls", clientTls)
     .WithIdentity(certificates, PeerIdentity.Leader);
 
+List<IResourceBuilder<ProjectResource>> nodes = [leader];
 foreach (var identity in members)
 {
     var name = identity.Name;
     // Members are not proxied: the address a member advertises is the one it listens on, and a killed
     // member's port refuses connections at once instead of a proxy accepting them.
-    builder.AddProject<Projects.Tolerex_Member>(name)
+    nodes.Add(builder.AddProject<Projects.Tolerex_Member>(name)
         .WithEndpoint(name: "grpc", scheme: "https", env: "MEMBER_GRPC_PORT", isProxied: false)
         .WithEndpoint("grpc", e => e.Transport = "http2")
         .WithHttpEndpoint(name: "metrics", env: "MEMBER_METRICS_PORT")
@@ -36,7 +37,10 @@ foreach (var identity in members)
         .WithEnvironment("MEMBER_IO_MODE", io)
         .WithArgs("--data-dir", Path.Combine(cluster.DataRoot, name))
         .WithIdentity(certificates, identity)
-        .WithReference(leader.GetEndpoint("grpc"));
+        .WithReference(leader.GetEndpoint("grpc")));
 }
+
+// Prometheus scraping every node's /metrics, when the binary is installed (apt-get install prometheus).
+builder.AddPrometheusIfInstalled(cluster.DataRoot, nodes);
 
 builder.Build().Run();

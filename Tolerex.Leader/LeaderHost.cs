@@ -67,6 +67,9 @@ internal static class LeaderHost
         app.Services.GetRequiredService<IndexLog>().Open();
         // Versions stay above everything recovered, even if the wall clock went backwards meanwhile.
         app.Services.GetRequiredService<VersionClock>().Observe(app.Services.GetRequiredService<MessageIndex>().MaxVersion);
+        var registry = app.Services.GetRequiredService<MemberRegistry>();
+        var index = app.Services.GetRequiredService<MessageIndex>();
+        Telemetry.LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count);
         app.MapDefaultEndpoints();
         app.MapGrpcService<MembershipService>();
         return app;

@@ -46,7 +46,7 @@ internal static class MemberHost
         app.MapDefaultEndpoints();
         app.MapGrpcService<StorageService>();
         // Open (and recover) the store before the leader can send traffic.
-        app.Services.GetRequiredService<IMessageStore>();
+        MemberMetrics.Observe(app.Services.GetRequiredService<IMessageStore>());
         return app;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Google.Protobuf;
 using Grpc.Core;
 using Tolerex.Member.Storage;
@@ -10,13 +11,15 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
 {
     public override async Task<StoreReply> Store(StoreRequest request, ServerCallContext context)
     {
+        var started = Stopwatch.GetTimestamp();
         // Not cancelled by the caller's deadline once queued: a copy that reaches the log stays durable.
-        var held = await store.StoreAsync(request.Id, request.Version, request.Payload.Memory, CancellationToken.None);
+        var held = await Measured(store.StoreAsync(request.Id, request.Version, request.Payload.Memory, CancellationToken.None).AsTask(), "store", started);
         return new StoreReply { HeldVersion = held, Load = LoadOf(store.Stats) };
     }
 
     public override async Task<StoreBatchReply> StoreBatch(StoreBatchRequest request, ServerCallContext context)
     {
+        var started = Stopwatch.GetTimestamp();
         // Queue every item before awaiting any, so the whole batch lands in one group commit.
         var pending = new Task<long>[request.Items.Count];
         for (var i = 0; i < pending.Length; i++)
@@ -26,15 +29,25 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
         }
 
         var reply = new StoreBatchReply();
-        foreach (var held in pending)
-            reply.HeldVersions.Add(await held);
+        try
+        {
+            foreach (var held in pending)
+                reply.HeldVersions.Add(await held);
+        }
+        catch
+        {
+            MemberMetrics.Operation("store", "error", started, pending.Length);
+            throw;
+        }
+
+        MemberMetrics.Operation("store", "ok", started, pending.Length);
         reply.Load = LoadOf(store.Stats);
         return reply;
     }
 
     public override async Task<RetrieveReply> Retrieve(RetrieveRequest request, ServerCallContext context)
     {
-        var message = await store.ReadAsync(request.Id, context.CancellationToken);
+        var message = await Measured(store.ReadAsync(request.Id, context.CancellationToken).AsTask(), "retrieve", Stopwatch.GetTimestamp());
         return message is { } m
             ? new RetrieveReply { Found = true, Version = m.Version, Payload = UnsafeByteOperations.UnsafeWrap(m.Payload) }
             : new RetrieveReply { Found = false };
@@ -42,8 +55,23 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
 
     public override async Task<DeleteReply> Delete(DeleteRequest request, ServerCallContext context)
     {
-        var deleted = await store.DeleteAsync(request.Id, request.Version, CancellationToken.None);
+        var deleted = await Measured(store.DeleteAsync(request.Id, request.Version, CancellationToken.None).AsTask(), "delete", Stopwatch.GetTimestamp());
         return new DeleteReply { Deleted = deleted, Load = LoadOf(store.Stats) };
+    }
+
+    private static async Task<T> Measured<T>(Task<T> operation, string name, long started)
+    {
+        try
+        {
+            var result = await operation;
+            MemberMetrics.Operation(name, "ok", started);
+            return result;
+        }
+        catch
+        {
+            MemberMetrics.Operation(name, "error", started);
+            throw;
+        }
     }
 
     public static MemberLoad LoadOf(StoreStats stats) =>

@@ -20,6 +20,7 @@ public static class Extensions
 
     private const string HealthEndpointPath = "/health";
     private const string AlivenessEndpointPath = "/alive";
+    private const string MetricsEndpointPath = "/metrics";
 
     public static TBuilder AddServiceDefaults<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
     {
@@ -48,12 +49,14 @@ public static class Extensions
             });
         }
 
+        // Metrics are always recorded: Prometheus scrapes /metrics whether or not an OTLP collector exists.
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(TelemetryPrefix + "*")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
-                .AddRuntimeInstrumentation());
+                .AddRuntimeInstrumentation()
+                .AddPrometheusExporter());
         if (!exporting)
             return builder;
 
@@ -63,7 +66,8 @@ public static class Extensions
             .AddAspNetCoreInstrumentation(o =>
                 o.Filter = context =>
                     !context.Request.Path.StartsWithSegments(HealthEndpointPath)
-                    && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath))
+                    && !context.Request.Path.StartsWithSegments(AlivenessEndpointPath)
+                    && !context.Request.Path.StartsWithSegments(MetricsEndpointPath))
             // One span per gRPC call, not a second HTTP span under it.
             .AddGrpcClientInstrumentation(o => o.SuppressDownstreamInstrumentation = true)
             .AddHttpClientInstrumentation());
@@ -78,14 +82,16 @@ public static class Extensions
     }
 
     /// <summary>
-    /// Maps /health (readiness: every check) and /alive (liveness only). Unlike the template these are
-    /// mapped in every environment: orchestrators and load balancers probe production nodes too, and the
-    /// answers carry no data.
+    /// Maps /health (readiness: every check), /alive (liveness only) and /metrics (Prometheus text format)
+    /// for the node's plain-HTTP metrics port (the gRPC port serves them too, but only to mutual-TLS peers).
+    /// Unlike the template these are mapped in every environment: orchestrators, load balancers and
+    /// Prometheus probe production nodes too, and the answers carry no secrets.
     /// </summary>
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
         app.MapHealthChecks(HealthEndpointPath);
         app.MapHealthChecks(AlivenessEndpointPath, new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
+        app.MapPrometheusScrapingEndpoint(MetricsEndpointPath);
         return app;
     }
 }

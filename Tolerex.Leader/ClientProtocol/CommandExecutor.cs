@@ -33,10 +33,14 @@ internal sealed partial class CommandExecutor(
             return;
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "ok";
         switch (command.Kind)
         {
             case CommandKind.Auth:
-                HaToKuSeWriter.Write(output, await AuthenticateAsync(command, session));
+                var authReply = await AuthenticateAsync(command, session);
+                outcome = authReply.AsSpan().SequenceEqual(HaToKuSeText.Ok) ? "ok" : "error";
+                HaToKuSeWriter.Write(output, authReply);
                 break;
             case CommandKind.Empty:
                 break;
@@ -47,6 +51,7 @@ internal sealed partial class CommandExecutor(
                     // The payload is a view of the receive buffer: copy it once, and let gRPC use that copy.
                     var stored = await replication.SetAsync(command.Id, UnsafeByteOperations.UnsafeWrap(command.Payload.ToArray()));
                     HaToKuSeWriter.Write(output, stored ? HaToKuSeText.Ok : HaToKuSeText.StoreFailed);
+                    outcome = stored ? "ok" : "error";
                     break;
                 }
 
@@ -59,6 +64,7 @@ internal sealed partial class CommandExecutor(
                         HaToKuSeWriter.WriteValue(output, read.Payload!.Span);
                     else
                         HaToKuSeWriter.Write(output, read.Status == ReadStatus.NotFound ? HaToKuSeText.NotFound : HaToKuSeText.RetrieveFailed);
+                    outcome = read.Status switch { ReadStatus.Found => "ok", ReadStatus.NotFound => "not_found", _ => "error" };
                     break;
                 }
 
@@ -68,18 +74,21 @@ internal sealed partial class CommandExecutor(
                     activity?.SetTag("tolerex.id", command.Id);
                     try
                     {
-                        HaToKuSeWriter.Write(output, await replication.DeleteAsync(command.Id) ? HaToKuSeText.Ok : HaToKuSeText.NotFound);
+                        var deleted = await replication.DeleteAsync(command.Id);
+                        HaToKuSeWriter.Write(output, deleted ? HaToKuSeText.Ok : HaToKuSeText.NotFound);
+                        outcome = deleted ? "ok" : "not_found";
                     }
                     catch (IOException)
                     {
                         HaToKuSeWriter.Write(output, "ERROR: delete failed\r\n"u8);
+                        outcome = "error";
                     }
 
                     break;
                 }
 
             case CommandKind.BulkSet:
-                await BulkSetAsync(command, output);
+                outcome = await BulkSetAsync(command, output) ? "ok" : "error";
                 break;
             case CommandKind.Help:
                 HaToKuSeWriter.Write(output, HaToKuSeText.Banner);
@@ -88,6 +97,7 @@ internal sealed partial class CommandExecutor(
             case CommandKind.Quit:
                 HaToKuSeWriter.Write(output, HaToKuSeText.Bye);
                 session.Closing = true;
+                LeaderMetrics.Command("QUIT", outcome, started);
                 return;
             case CommandKind.Ping:
                 HaToKuSeWriter.Write(output, HaToKuSeText.Pong);
@@ -103,14 +113,20 @@ internal sealed partial class CommandExecutor(
                 LogLineTooLong(logger, options.MaxLineBytes);
                 HaToKuSeWriter.Write(output, HaToKuSeText.ErrorLine(ProtocolError.LineTooLong));
                 session.Closing = true;
+                LeaderMetrics.Command("INVALID", "error", started);
                 return;
             case CommandKind.Invalid when command.Error == ProtocolError.CountNotValid:
                 HaToKuSeWriter.WriteCountError(output, options.MaxBulkCount);
+                outcome = "error";
                 break;
             default:
                 HaToKuSeWriter.Write(output, HaToKuSeText.ErrorLine(command.Error));
+                outcome = "error";
                 break;
         }
+
+        if (command.Kind != CommandKind.Empty)
+            LeaderMetrics.Command(MetricName(command.Kind), outcome, started);
 
         if (session.Prompt)
             HaToKuSeWriter.Write(output, HaToKuSeText.Prompt);
@@ -140,12 +156,28 @@ internal sealed partial class CommandExecutor(
         return HaToKuSeText.InvalidPassword.ToArray();
     }
 
-    private async Task BulkSetAsync(HaToKuSeCommand command, PipeWriter output)
+    /// <summary>The command's name in metrics: a small fixed set, so label cardinality stays bounded.</summary>
+    private static string MetricName(CommandKind kind) => kind switch
+    {
+        CommandKind.Set => "SET",
+        CommandKind.Get => "GET",
+        CommandKind.Del => "DEL",
+        CommandKind.BulkSet => "BULK_SET",
+        CommandKind.Auth => "AUTH",
+        CommandKind.Help => "HELP",
+        CommandKind.Ping => "PING",
+        CommandKind.Members => "MEMBERS",
+        CommandKind.Prompt => "PROMPT",
+        _ => "INVALID",
+    };
+
+    /// <summary>True when all N were stored.</summary>
+    private async Task<bool> BulkSetAsync(HaToKuSeCommand command, PipeWriter output)
     {
         if (command.Count > options.MaxBulkCount)
         {
             HaToKuSeWriter.WriteCountError(output, options.MaxBulkCount);
-            return;
+            return false;
         }
 
         var count = command.Count;
@@ -153,7 +185,7 @@ internal sealed partial class CommandExecutor(
         if (!index.TryReserveIds(count, out var first))
         {
             HaToKuSeWriter.Write(output, "ERROR: store failed (no free ids left above the highest id)\r\n"u8);
-            return;
+            return false;
         }
 
         long stored = 0;
@@ -166,12 +198,13 @@ internal sealed partial class CommandExecutor(
         if (stored == count)
         {
             HaToKuSeWriter.WriteBulkOk(output, count, first, first + count - 1);
-            return;
+            return true;
         }
 
         LogBulkIncomplete(logger, stored, count, first);
         HaToKuSeWriter.Write(output, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
             $"ERROR: store failed ({stored} of {count} stored, ids {first}..{first + count - 1})\r\n")));
+        return false;
     }
 
     private void WriteMembers(PipeWriter output)

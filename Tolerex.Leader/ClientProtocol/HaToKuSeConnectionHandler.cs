@@ -1,3 +1,4 @@
+using Tolerex.Leader.Telemetry;
 using System.Buffers;
 using System.IO.Pipelines;
 using Microsoft.AspNetCore.Connections;
@@ -30,12 +31,14 @@ internal sealed partial class HaToKuSeConnectionHandler(
         {
             if (!admitted)
             {
+                LeaderMetrics.ConnectionRefused();
                 LogRefused(logger, connection.RemoteEndPoint?.ToString(), options.MaxConnections);
                 HaToKuSeWriter.Write(output, HaToKuSeText.TooManyConnections);
                 await output.FlushAsync(connection.ConnectionClosed);
                 return;
             }
 
+            LeaderMetrics.Connections.Add(1);
             if (session.Prompt)
             {
                 HaToKuSeWriter.Write(output, HaToKuSeText.Banner);
@@ -91,6 +94,8 @@ internal sealed partial class HaToKuSeConnectionHandler(
         }
         finally
         {
+            if (admitted)
+                LeaderMetrics.Connections.Add(-1);
             Interlocked.Decrement(ref _connections);
             LogDisconnected(logger, connection.ConnectionId);
             await input.CompleteAsync();

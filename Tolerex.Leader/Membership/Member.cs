@@ -28,6 +28,9 @@ internal sealed class Member(int number, string address, string identity, GrpcCh
     /// </summary>
     public string Identity { get; } = identity;
     public string Name { get; set; } = "";
+
+    /// <summary>The member's label in metrics: its identity, which is stable across restarts and addresses.</summary>
+    public string MetricName => Identity.Length > 0 ? Identity : Address;
     /// <summary>Completes when the member is in the durable index, so index records may name it.</summary>
     public Task Recorded { get; set; } = Task.CompletedTask;
     /// <summary>True once the member has registered with this leader process (false when only restored from disk).</summary>

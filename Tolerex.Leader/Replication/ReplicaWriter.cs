@@ -1,3 +1,4 @@
+using Tolerex.Leader.Telemetry;
 using System.Threading.Channels;
 using Grpc.Core;
 using Tolerex.Leader.Configuration;
@@ -65,6 +66,8 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
 
     private async Task SendAsync(List<Pending> batch)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "error";
         try
         {
             var request = new StoreBatchRequest();
@@ -74,6 +77,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
             _member.ReportLoad(reply.Load);
             for (var i = 0; i < batch.Count; i++)
                 batch[i].Done.TrySetResult(i < reply.HeldVersions.Count);
+            outcome = "ok";
         }
         catch (RpcException e)
         {
@@ -94,6 +98,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         }
         finally
         {
+            LeaderMetrics.ReplicaCall(_member.MetricName, "store_batch", outcome, started, batch.Count);
             _slots.Release();
         }
     }

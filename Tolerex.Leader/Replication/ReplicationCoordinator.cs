@@ -5,6 +5,7 @@ using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Placement;
+using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.V1;
 
 namespace Tolerex.Leader.Replication;
@@ -62,6 +63,7 @@ internal sealed partial class ReplicationCoordinator(
             placement.Reserve(1, tried, tried);
             if (tried.Count > before)
             {
+                LeaderMetrics.Substituted();
                 LogSubstituted(logger, id, member.Address, tried[^1].Address);
                 pending.Add(StoreOnAsync(tried[^1], request));
             }
@@ -108,14 +110,17 @@ internal sealed partial class ReplicationCoordinator(
         var request = new DeleteRequest { Id = id, Version = version };
         await Task.WhenAll(entry.Replicas.Select(async replica =>
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
                 var reply = await replica.Client.DeleteAsync(request, deadline: DateTime.UtcNow + options.StoreTimeout).ConfigureAwait(false);
                 replica.ReportLoad(reply.Load);
+                LeaderMetrics.ReplicaCall(replica.MetricName, "delete", "ok", started);
             }
             catch (RpcException e)
             {
                 // The index no longer names this copy, so it can never be read; it only wastes space there.
+                LeaderMetrics.ReplicaCall(replica.MetricName, "delete", "error", started);
                 OnCallFailed(replica, e, "delete", id);
             }
         })).ConfigureAwait(false);
@@ -156,17 +161,23 @@ internal sealed partial class ReplicationCoordinator(
             {
                 if (replica.Alive != (pass == 0))
                     continue;
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     var reply = await replica.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout).ConfigureAwait(false);
-                    if (reply.Found && reply.Version >= entry.Version)
+                    var current = reply.Found && reply.Version >= entry.Version;
+                    LeaderMetrics.ReplicaCall(replica.MetricName, "retrieve", current ? "ok" : "stale", started);
+                    if (current)
                         return new ReadResult(ReadStatus.Found, reply.Payload);
                     LogStaleReplica(logger, id, replica.Address, reply.Found ? reply.Version : 0, entry.Version);
                 }
                 catch (RpcException e)
                 {
+                    LeaderMetrics.ReplicaCall(replica.MetricName, "retrieve", "error", started);
                     OnCallFailed(replica, e, "retrieve", id);
                 }
+
+                LeaderMetrics.ReadFailedOver();
             }
         }
 

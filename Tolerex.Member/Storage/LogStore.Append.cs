@@ -95,6 +95,8 @@ internal sealed partial class LogStore
                 continue;
             }
 
+            if (placed.Count > 0)
+                GroupSize.Record(placed.Count);
             foreach (var p in placed)
                 p.Write.Completion.TrySetResult(p.Written ? Publish(p) : p.Result);
 
@@ -137,9 +139,12 @@ internal sealed partial class LogStore
         if (buffer.WrittenCount == 0)
             return;
         _active.File.Write(buffer.WrittenSpan, _active.Length);
+        BytesWritten.Add(buffer.WrittenCount);
         if (_options.Durability == Durability.Fsync)
         {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             _active.File.Sync();
+            SyncDuration.Record(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
             Interlocked.Increment(ref _syncCount);
         }
 

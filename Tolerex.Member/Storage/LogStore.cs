@@ -14,7 +14,16 @@ namespace Tolerex.Member.Storage;
 internal sealed partial class LogStore : IMessageStore
 {
     public static readonly Meter Meter = new("Tolerex.Member.Storage");
-    private static readonly Counter<long> CorruptRecordsCounter = Meter.CreateCounter<long>("tolerex.member.storage.corrupt_records", description: "Damaged records skipped or truncated at recovery");
+    private static readonly Counter<long> CorruptRecordsCounter = Meter.CreateCounter<long>("tolerex.member.storage.corrupt_records", "{record}",
+        "Damaged records skipped or truncated at recovery");
+    private static readonly Histogram<double> SyncDuration = Meter.CreateHistogram("tolerex.member.storage.fsync.duration", "s",
+        "Time of one fsync of the active segment (one per commit group)",
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
+    private static readonly Histogram<long> GroupSize = Meter.CreateHistogram("tolerex.member.storage.group.records", "{record}",
+        "Records committed by one group commit (one write and one fsync)",
+        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
+    private static readonly Counter<long> BytesWritten = Meter.CreateCounter<long>("tolerex.member.storage.written", "By",
+        "Bytes appended to the log (records, including compaction copies)");
 
     /// <summary>Where a held value sits: segment, record offset, payload length, version. 24 bytes per id
     /// (plus the dictionary's per-entry overhead; see the README's memory figure).</summary>

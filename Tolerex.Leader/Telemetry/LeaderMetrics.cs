@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Tolerex.Leader.Telemetry;
+
+/// <summary>
+/// The leader's instruments (meter <c>Tolerex.Leader</c>), named after OpenTelemetry conventions. In
+/// Prometheus they appear as <c>tolerex_leader_commands_total</c>, <c>tolerex_leader_command_duration_seconds</c>, …
+/// (see the README's metric table and deploy/grafana).
+/// </summary>
+internal static class LeaderMetrics
+{
+    public static readonly Meter Meter = new("Tolerex.Leader");
+
+    private static readonly Counter<long> Commands = Meter.CreateCounter<long>("tolerex.leader.commands", "{command}",
+        "HaToKuSe commands executed, by command and outcome");
+    private static readonly Histogram<double> CommandDuration = Meter.CreateHistogram("tolerex.leader.command.duration", "s",
+        "Time from a command's parse to its reply, by command and outcome", advice: LatencyBuckets);
+    private static readonly Histogram<double> ReplicaCallDuration = Meter.CreateHistogram("tolerex.leader.replica.call.duration", "s",
+        "Leader→member call latency, by member, operation and outcome", advice: LatencyBuckets);
+    private static readonly Counter<long> ReplicaCopies = Meter.CreateCounter<long>("tolerex.leader.replica.copies", "{copy}",
+        "Copies sent to members (a StoreBatch call carries several), by member and outcome");
+    // Rare events are observable counters, so they export a zero series from the start and dashboards and
+    // alerts show 0 rather than "no data".
+    private static long _substitutions;
+    private static long _readFailovers;
+    public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("tolerex.leader.connections", "{connection}",
+        "Open HaToKuSe client connections");
+    private static long _refusedConnections;
+
+    /// <summary>A copy moved to another member because the first choice failed.</summary>
+    public static void Substituted() => Interlocked.Increment(ref _substitutions);
+
+    /// <summary>A GET replica attempt did not return the value (failed, timed out or stale); the next replica is asked.</summary>
+    public static void ReadFailedOver() => Interlocked.Increment(ref _readFailovers);
+
+    /// <summary>A HaToKuSe connection was refused (over MaxConnections).</summary>
+    public static void ConnectionRefused() => Interlocked.Increment(ref _refusedConnections);
+
+    /// <summary>Latency buckets from 100 µs to 10 s: fsync'd replication sits in the low milliseconds.</summary>
+    private static InstrumentAdvice<double> LatencyBuckets { get; } = new()
+    {
+        HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    };
+
+    public static void Command(string command, string outcome, long startTimestamp)
+    {
+        var tags = new TagList { { "command", command }, { "outcome", outcome } };
+        Commands.Add(1, tags);
+        CommandDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
+    }
+
+    public static void ReplicaCall(string member, string operation, string outcome, long startTimestamp, int copies = 0)
+    {
+        var tags = new TagList { { "member", member }, { "operation", operation }, { "outcome", outcome } };
+        ReplicaCallDuration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, tags);
+        if (copies > 0)
+            ReplicaCopies.Add(copies, new TagList { { "member", member }, { "outcome", outcome } });
+    }
+
+    /// <summary>Gauges read from the leader's state at collection time.</summary>
+    public static void Observe(Func<int> membersAlive, Func<int> membersKnown, Func<int> indexedIds)
+    {
+        Meter.CreateObservableGauge("tolerex.leader.members.alive", membersAlive, "{member}", "Members alive (heartbeating)");
+        Meter.CreateObservableGauge("tolerex.leader.members.known", membersKnown, "{member}", "Members ever registered");
+        Meter.CreateObservableGauge("tolerex.leader.index.ids", indexedIds, "{id}", "Ids in the leader's index");
+        Meter.CreateObservableCounter("tolerex.leader.replica.substitutions", () => Volatile.Read(ref _substitutions), "{copy}",
+            "Copies moved to another member because the first choice failed");
+        Meter.CreateObservableCounter("tolerex.leader.read.failovers", () => Volatile.Read(ref _readFailovers), "{attempt}",
+            "GET replica attempts that did not return the value (failed, timed out or stale), so the next replica was asked");
+        Meter.CreateObservableCounter("tolerex.leader.connections.refused", () => Volatile.Read(ref _refusedConnections), "{connection}",
+            "HaToKuSe connections refused (over MaxConnections)");
+    }
+}
