@@ -20,6 +20,9 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
     public override async Task<StoreBatchReply> StoreBatch(StoreBatchRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
+        // A child of the gRPC server span (and so of the leader's StoreBatch call, through traceparent).
+        using var activity = MemberTelemetry.Source.StartActivity("append and fsync");
+        activity?.SetTag("tolerex.batch.copies", request.Items.Count);
         // Queue every item before awaiting any, so the whole batch lands in one group commit.
         var pending = new Task<long>[request.Items.Count];
         for (var i = 0; i < pending.Length; i++)

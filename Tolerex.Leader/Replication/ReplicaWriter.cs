@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Tolerex.Leader.Telemetry;
 using System.Threading.Channels;
 using Grpc.Core;
@@ -29,13 +30,18 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         _options = options;
         _logger = logger;
         _slots = new SemaphoreSlim(options.BatchesInFlight);
-        _loop = Task.Run(SendLoopAsync);
+        // The loop serves every SET to come: it must not inherit the trace of the SET that created it.
+        using (ExecutionContext.SuppressFlow())
+            _loop = Task.Run(SendLoopAsync);
     }
 
-    /// <summary>Stores one copy on this member; true when the member acknowledged it durably.</summary>
-    public Task<bool> StoreAsync(StoreRequest request)
+    /// <summary>
+    /// Stores one copy on this member; true when the member acknowledged it durably. <paramref name="trace"/>
+    /// is the span of this copy, so the batch call that carries it can be traced back to its SET.
+    /// </summary>
+    public Task<bool> StoreAsync(StoreRequest request, ActivityContext trace = default)
     {
-        var pending = new Pending(request);
+        var pending = new Pending(request, trace);
         return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromResult(false);
     }
 
@@ -66,8 +72,11 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
 
     private async Task SendAsync(List<Pending> batch)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = Stopwatch.GetTimestamp();
         var outcome = "error";
+        // One call carries many SETs: it continues the trace of the first and links the others, so each
+        // SET's trace leads to the call (and the member's spans under it).
+        using var activity = LeaderTelemetry.Source.HasListeners() ? StartBatchActivity(batch) : null;
         try
         {
             var request = new StoreBatchRequest();
@@ -103,15 +112,20 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         }
     }
 
+    private Activity? StartBatchActivity(List<Pending> batch) => LeaderTelemetry.Source.StartActivity(
+        ActivityKind.Client, batch[0].Trace, [new("tolerex.member", _member.MetricName), new("tolerex.batch.copies", batch.Count)],
+        [.. batch.Skip(1).Where(p => p.Trace != default).Select(p => new ActivityLink(p.Trace))], name: "StoreBatch");
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
     }
 
-    private sealed class Pending(StoreRequest request)
+    private sealed class Pending(StoreRequest request, ActivityContext trace)
     {
         public StoreRequest Request { get; } = request;
+        public ActivityContext Trace { get; } = trace;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 

@@ -129,9 +129,15 @@ internal sealed partial class ReplicationCoordinator(
 
     private async Task<(Member, bool)> StoreOnAsync(Member member, StoreRequest request)
     {
+        // One span per copy, under the SET: from placement until the member's durable acknowledgement.
+        using var activity = LeaderTelemetry.Source.StartActivity("store copy");
+        activity?.SetTag("tolerex.member", member.MetricName);
         try
         {
-            return (member, await _writers.GetOrAdd(member, CreateWriter).Value.StoreAsync(request).ConfigureAwait(false));
+            var stored = await _writers.GetOrAdd(member, CreateWriter).Value.StoreAsync(request, activity?.Context ?? default).ConfigureAwait(false);
+            if (!stored)
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "not stored; the copy moves to another member");
+            return (member, stored);
         }
         finally
         {

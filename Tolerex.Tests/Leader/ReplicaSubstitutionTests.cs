@@ -86,6 +86,46 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task One_set_is_one_trace_with_a_span_per_copy_and_the_batch_call_under_it()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Tolerex.Leader",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var source = new System.Diagnostics.ActivitySource("Tolerex.Tests.Trace");
+        using var traceListener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == source.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(traceListener);
+
+        System.Diagnostics.ActivityTraceId trace;
+        System.Diagnostics.ActivitySpanId set;
+        using (var root = source.StartActivity("SET"))
+        {
+            trace = root!.TraceId;
+            set = root.SpanId;
+            Assert.True(await _coordinator.SetAsync(45, ByteString.CopyFromUtf8("traced")));
+        }
+
+        // A copy span per member tried — the dead first choice (failed) and the two that stored it — all under the SET.
+        var copies = spans.Where(a => a.TraceId == trace && a.OperationName == "store copy").ToList();
+        Assert.Equal(3, copies.Count);
+        Assert.All(copies, c => Assert.Equal(set, c.ParentSpanId));
+        Assert.Single(copies, c => c.Status == System.Diagnostics.ActivityStatusCode.Error && (string?)c.GetTagItem("tolerex.member") == "dead");
+        // Every copy that reached a member is carried by a StoreBatch call in the SET's trace or linked from it.
+        var batches = spans.Where(a => a.OperationName == "StoreBatch"
+            && (a.TraceId == trace || a.Links.Any(l => l.Context.TraceId == trace))).ToList();
+        Assert.True(batches.Count >= 2, $"{batches.Count} batch calls traced");
+        Assert.Contains(batches, b => b.TraceId == trace && copies.Any(c => c.SpanId == b.ParentSpanId));
+    }
+
+    [Fact]
     public async Task With_fewer_reachable_members_than_tolerance_the_set_is_refused_not_acknowledged()
     {
         _members[1].Kill();

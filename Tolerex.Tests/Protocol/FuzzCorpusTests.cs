@@ -8,17 +8,32 @@ namespace Tolerex.Tests.Protocol;
 /// </summary>
 public sealed class FuzzCorpusTests
 {
-    public static TheoryData<string> Inputs()
+    private static string Corpus
     {
-        var root = new DirectoryInfo(AppContext.BaseDirectory);
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tolerex.sln")))
-            root = root.Parent;
-        var corpus = Path.Combine(root?.FullName ?? throw new InvalidOperationException("repository root not found"), "fuzz", "corpus");
-        return [.. Directory.EnumerateFiles(corpus).Order(StringComparer.Ordinal)];
+        get
+        {
+            var root = new DirectoryInfo(AppContext.BaseDirectory);
+            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tolerex.sln")))
+                root = root.Parent;
+            return Path.Combine(root?.FullName ?? throw new InvalidOperationException("repository root not found"), "fuzz", "corpus");
+        }
     }
 
+    /// <summary>The hand-written seeds, one test case each.</summary>
+    public static TheoryData<string> Seeds() => [.. Directory.EnumerateFiles(Corpus).Order(StringComparer.Ordinal)];
+
     [Theory]
-    [MemberData(nameof(Inputs))]
-    public void Every_corpus_input_parses_the_same_whole_and_in_pieces(string file) =>
+    [MemberData(nameof(Seeds))]
+    public void Every_seed_parses_the_same_whole_and_in_pieces(string file) =>
         HaToKuSeTarget.Run(File.ReadAllBytes(file));
+
+    /// <summary>The inputs an AFL++ run kept for new coverage (fuzz/corpus/afl), replayed together.</summary>
+    [Fact]
+    public void Every_input_the_fuzzer_kept_parses_the_same_whole_and_in_pieces()
+    {
+        var files = Directory.EnumerateFiles(Path.Combine(Corpus, "afl")).Order(StringComparer.Ordinal).ToList();
+        Assert.NotEmpty(files);
+        foreach (var file in files)
+            HaToKuSeTarget.Run(File.ReadAllBytes(file));
+    }
 }
