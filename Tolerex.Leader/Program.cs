@@ -25,15 +25,10 @@ builder.AddLeader(options, tls);
 
 var app = builder.Build();
 app.MapLeader(options);
-app.Logger.LogInformation("Leader starting: tolerance={Tolerance} balancer={Balancer} hatokuse={TcpAddress}:{TcpPort} grpc={GrpcPort} metrics={MetricsPort}",
-    options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.GrpcPort, options.MetricsPort);
-foreach (var note in tls.Notes)
-    app.Logger.Log(note.StartsWith("WARNING", StringComparison.Ordinal) ? LogLevel.Warning : LogLevel.Information, "{Note}", note);
+LeaderLog.Starting(app.Logger, options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.Tls, options.GrpcPort, options.MetricsPort);
+app.Logger.LogNotes(tls);
 if (options.Password is null && options.TcpListenAddress is not ("localhost" or "127.0.0.1" or "::1"))
-{
-    app.Logger.LogWarning("The HaToKuSe port listens on {Address}, beyond this machine, without a password: set Tolerex:Leader:Password (or TOLEREX_PASSWORD)",
-        options.TcpListenAddress);
-}
+    LeaderLog.OpenWithoutPassword(app.Logger, options.TcpListenAddress);
 
 await app.RunAsync();
 return 0;

@@ -28,9 +28,7 @@ builder.AddMember(options, tls);
 
 var app = builder.Build();
 app.MapMember(options);
-app.Logger.LogInformation("Member {Name} starting: grpc={Port} metrics={MetricsPort} io={Io} data={DataDir} leader={Leader} advertise={Advertise}",
-    options.Name, options.Port, options.MetricsPort, options.Io, Path.GetFullPath(options.DataDir), options.LeaderAddress, options.AdvertiseAddress);
-foreach (var note in tls.Notes)
-    app.Logger.Log(note.StartsWith("WARNING", StringComparison.Ordinal) ? LogLevel.Warning : LogLevel.Information, "{Note}", note);
+MemberLog.Starting(app.Logger, options.Name, options.Port, options.MetricsPort, options.Io, Path.GetFullPath(options.DataDir), options.LeaderAddress, options.AdvertiseAddress);
+app.Logger.LogNotes(tls);
 await app.RunAsync();
 return 0;
