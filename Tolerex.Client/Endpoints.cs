@@ -19,6 +19,13 @@ internal static class Endpoints
         return result.Count > 0 ? result : throw new FormatException("no address given");
     }
 
+    /// <summary>The host name of the endpoint <paramref name="tcp"/> connected to (what a TLS certificate must name).</summary>
+    public static string HostOf(TcpClient tcp, IReadOnlyList<(string Host, int Port)> endpoints)
+    {
+        var port = ((System.Net.IPEndPoint)tcp.Client.RemoteEndPoint!).Port;
+        return endpoints.FirstOrDefault(e => e.Port == port).Host ?? endpoints[0].Host;
+    }
+
     /// <summary>Tries each address in order; returns null when none accepts a connection.</summary>
     public static async Task<TcpClient?> ConnectFirstAsync(IReadOnlyList<(string Host, int Port)> endpoints, TextWriter log, CancellationToken cancellationToken)
     {

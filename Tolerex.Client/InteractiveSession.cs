@@ -1,3 +1,4 @@
+using System.Security.Authentication;
 using System.Text;
 
 namespace Tolerex.Client;
@@ -7,7 +8,7 @@ namespace Tolerex.Client;
 /// sent with CRLF. End of input sends QUIT and waits (bounded) for the server to close, so piping a file of
 /// commands into the client works and the client never hangs (the original did, on EOF without QUIT).
 /// </summary>
-internal sealed class InteractiveSession(TextReader input, Stream output, TextWriter error, string? password = null)
+internal sealed class InteractiveSession(TextReader input, Stream output, TextWriter error, string? password = null, ClientTls? tls = null)
 {
     public static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(5);
 
@@ -20,7 +21,21 @@ internal sealed class InteractiveSession(TextReader input, Stream output, TextWr
             return 1;
         }
 
-        var stream = tcp.GetStream();
+        Stream stream = tcp.GetStream();
+        if (tls is not null)
+        {
+            try
+            {
+                stream = await tls.AuthenticateAsync(stream, Endpoints.HostOf(tcp, endpoints), cancellationToken);
+            }
+            catch (Exception e) when (e is AuthenticationException or IOException)
+            {
+                await error.WriteLineAsync($"error: TLS with the leader failed: {e.Message}");
+                return 1;
+            }
+        }
+
+        await using var _ = stream;
         var fromServer = stream.CopyToAsync(output, cancellationToken);
         if (password is not null)
             await stream.WriteAsync(Encoding.UTF8.GetBytes($"AUTH {password}\r\n"), cancellationToken);

@@ -8,11 +8,17 @@ var addr = new Option<string>("--addr") { Description = "Leader HaToKuSe address
 
 var password = new Option<string?>("--password") { Description = "Send AUTH <password> after connecting (default: $TOLEREX_PASSWORD)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TOLEREX_PASSWORD") };
 
+var tls = new Option<bool>("--tls") { Description = "Connect with TLS (a leader started with Tolerex:Leader:Tls=true)" };
+var ca = new Option<string?>("--ca") { Description = "CA certificate (PEM) the leader's certificate must chain to (default: $TOLEREX_CA, else the development CA if present, else the system roots)" };
+
 var root = new RootCommand("Tolerex client: an interactive HaToKuSe session, or a verb (bench).");
 root.Options.Add(addr);
 root.Options.Add(password);
+root.Options.Add(tls);
+root.Options.Add(ca);
 root.SetAction(async (parse, ct) =>
-    await new InteractiveSession(Console.In, Console.OpenStandardOutput(), Console.Error, parse.GetValue(password))
+    await new InteractiveSession(Console.In, Console.OpenStandardOutput(), Console.Error, parse.GetValue(password),
+            parse.GetValue(tls) ? ClientTls.Resolve(parse.GetValue(ca)) : null)
         .RunAsync(Endpoints.Parse(parse.GetValue(addr)!), ct));
 
 var connections = new Option<int>("--connections", "-c") { Description = "Concurrent connections", DefaultValueFactory = _ => 50 };

@@ -8,22 +8,25 @@ public sealed class HaToKuSeConnection : IAsyncDisposable
 {
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
     private readonly TcpClient _tcp;
-    private readonly NetworkStream _stream;
+    private readonly Stream _stream;
     private readonly List<byte> _pending = [];
     private readonly byte[] _buffer = new byte[64 * 1024];
 
-    private HaToKuSeConnection(TcpClient tcp)
+    private HaToKuSeConnection(TcpClient tcp, Stream stream)
     {
         _tcp = tcp;
         _tcp.NoDelay = true;
-        _stream = tcp.GetStream();
+        _stream = stream;
     }
 
-    public static async Task<HaToKuSeConnection> OpenAsync(string host, int port, bool quiet = true)
+    public static async Task<HaToKuSeConnection> OpenAsync(string host, int port, bool quiet = true, Tolerex.Client.ClientTls? tls = null)
     {
         var tcp = new TcpClient();
         await tcp.ConnectAsync(host, port).WaitAsync(DefaultTimeout);
-        var connection = new HaToKuSeConnection(tcp);
+        Stream stream = tcp.GetStream();
+        if (tls is not null)
+            stream = await tls.AuthenticateAsync(stream, host, CancellationToken.None).WaitAsync(DefaultTimeout);
+        var connection = new HaToKuSeConnection(tcp, stream);
         if (quiet)
         {
             await connection.SendAsync("PROMPT OFF\r\n");

@@ -11,7 +11,7 @@ public sealed class StandaloneLeader : IAsyncDisposable
     public NodeProcess Process => _process;
 
     /// <summary>Starts the leader with <paramref name="settings"/> added to its environment; returns when it answers PING.</summary>
-    public static async Task<StandaloneLeader> StartAsync(IDictionary<string, string> settings)
+    public static async Task<StandaloneLeader> StartAsync(IDictionary<string, string> settings, Tolerex.Client.ClientTls? tls = null)
     {
         var leader = new StandaloneLeader();
         var environment = new Dictionary<string, string>(settings)
@@ -23,7 +23,7 @@ public sealed class StandaloneLeader : IAsyncDisposable
         leader._process = NodeProcess.Start("Tolerex.Leader", ["--data-dir", leader._data], environment);
         await ClusterFixture.WaitUntilAsync(async () =>
         {
-            await using var c = await HaToKuSeConnection.OpenAsync("localhost", leader.Port);
+            await using var c = await HaToKuSeConnection.OpenAsync("localhost", leader.Port, tls: tls);
             return await c.CommandAsync("PING") == "PONG";
         }, TimeSpan.FromSeconds(60), "leader answering");
         return leader;
