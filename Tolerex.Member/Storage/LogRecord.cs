@@ -15,18 +15,22 @@ internal enum RecordKind : byte
 /// One self-describing record of a segment file (little endian):
 /// <code>
 /// [0..2)   magic "TX"  (lets recovery find the next record after a damaged one)
-/// [2]      format version (2)
+/// [2]      format version (3)
 /// [3]      kind: 1 = value, 2 = tombstone
 /// [4..12)  id               int64
 /// [12..20) version          int64
 /// [20..24) payload length   int32
 /// [24..)   payload
-/// [..+4)   CRC-32C over every byte before it
+/// [..+4)   CRC-32C over every byte before it, XOR the store's seal
 /// </code>
+/// The seal is a random number kept in the data directory (<see cref="LogSeal"/>), never sent anywhere. A
+/// payload can contain the bytes of a whole record; if a crash tears the record around it, recovery looks for
+/// the next intact record and would find that image. Without the seal its checksum cannot be right, so a
+/// client cannot plant records by storing crafted messages.
 /// </summary>
 internal static class LogRecord
 {
-    public const byte FormatVersion = 2;
+    public const byte FormatVersion = 3;
     public const int HeaderSize = 24;
     public const int TrailerSize = 4;
     /// <summary>Upper bound on a payload, so a corrupt length field cannot make recovery read gigabytes.</summary>
@@ -34,7 +38,7 @@ internal static class LogRecord
 
     public static int SizeOf(int payloadLength) => HeaderSize + payloadLength + TrailerSize;
 
-    public static void Write(Span<byte> destination, RecordKind kind, long id, long version, ReadOnlySpan<byte> payload)
+    public static void Write(Span<byte> destination, uint seal, RecordKind kind, long id, long version, ReadOnlySpan<byte> payload)
     {
         destination[0] = (byte)'T';
         destination[1] = (byte)'X';
@@ -45,11 +49,11 @@ internal static class LogRecord
         BinaryPrimitives.WriteInt32LittleEndian(destination[20..], payload.Length);
         payload.CopyTo(destination[HeaderSize..]);
         var body = destination[..(HeaderSize + payload.Length)];
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[body.Length..], Crc32C.Compute(body));
+        BinaryPrimitives.WriteUInt32LittleEndian(destination[body.Length..], Crc32C.Compute(body) ^ seal);
     }
 
     /// <summary>A record that starts at the beginning of <paramref name="data"/>, if it is complete and intact.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> data, out RecordKind kind, out long id, out long version, out int payloadLength)
+    public static bool TryRead(ReadOnlySpan<byte> data, uint seal, out RecordKind kind, out long id, out long version, out int payloadLength)
     {
         kind = default;
         id = version = 0;
@@ -61,7 +65,7 @@ internal static class LogRecord
         if (kind is not (RecordKind.Value or RecordKind.Tombstone) || payloadLength is < 0 or > MaxPayload || SizeOf(payloadLength) > data.Length)
             return false;
         var body = data[..(HeaderSize + payloadLength)];
-        if (BinaryPrimitives.ReadUInt32LittleEndian(data[body.Length..]) != Crc32C.Compute(body))
+        if (BinaryPrimitives.ReadUInt32LittleEndian(data[body.Length..]) != (Crc32C.Compute(body) ^ seal))
             return false;
         id = BinaryPrimitives.ReadInt64LittleEndian(data[4..]);
         version = BinaryPrimitives.ReadInt64LittleEndian(data[12..]);
@@ -69,7 +73,7 @@ internal static class LogRecord
     }
 
     /// <summary>The offset of the next intact record at or after <paramref name="start"/>, or -1.</summary>
-    public static int FindNext(ReadOnlySpan<byte> data, int start)
+    public static int FindNext(ReadOnlySpan<byte> data, uint seal, int start)
     {
         ReadOnlySpan<byte> magic = [(byte)'T', (byte)'X', FormatVersion];
         var pos = start;
@@ -79,11 +83,27 @@ internal static class LogRecord
             if (hit < 0)
                 return -1;
             pos += hit;
-            if (TryRead(data[pos..], out _, out _, out _, out _))
+            if (TryRead(data[pos..], seal, out _, out _, out _, out _))
                 return pos;
             pos++;
         }
 
         return -1;
+    }
+
+    /// <summary>
+    /// The seal that makes the well-formed record at the start of <paramref name="data"/> intact, if the
+    /// record after it is then intact too (two records agreeing make a chance match practically impossible).
+    /// </summary>
+    public static uint? DeriveSeal(ReadOnlySpan<byte> data)
+    {
+        if (data.Length < HeaderSize + TrailerSize || data[0] != (byte)'T' || data[1] != (byte)'X' || data[2] != FormatVersion)
+            return null;
+        var length = BinaryPrimitives.ReadInt32LittleEndian(data[20..]);
+        if (length is < 0 or > MaxPayload || SizeOf(length) > data.Length)
+            return null;
+        var body = data[..(HeaderSize + length)];
+        var seal = BinaryPrimitives.ReadUInt32LittleEndian(data[body.Length..]) ^ Crc32C.Compute(body);
+        return TryRead(data[SizeOf(length)..], seal, out _, out _, out _, out _) ? seal : null;
     }
 }

@@ -73,7 +73,7 @@ internal sealed partial class LogStore
                     }
 
                     var offset = _active.Length + buffer.WrittenCount;
-                    LogRecord.Write(buffer.GetSpan(size), write.Kind, write.Id, write.Version, write.Payload.Span);
+                    LogRecord.Write(buffer.GetSpan(size), _seal, write.Kind, write.Id, write.Version, write.Payload.Span);
                     buffer.Advance(size);
                     staged[write.Id] = (write.Version, write.Kind == RecordKind.Tombstone);
                     placed.Add(new Placed(write, _active.Number, offset, write.Version, Written: true));

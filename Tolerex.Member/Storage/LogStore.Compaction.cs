@@ -73,10 +73,10 @@ internal sealed partial class LogStore
             var span = source.File.ReadAll(source.Path).AsSpan();
             for (var pos = 0; pos < span.Length;)
             {
-                if (!LogRecord.TryRead(span[pos..], out var kind, out var id, out var version, out var payloadLength))
+                if (!LogRecord.TryRead(span[pos..], _seal, out var kind, out var id, out var version, out var payloadLength))
                 {
                     // Damage recovery already reported; find the next record.
-                    pos = LogRecord.FindNext(span, pos + 1) is var next and >= 0 ? next : span.Length;
+                    pos = LogRecord.FindNext(span, _seal, pos + 1) is var next and >= 0 ? next : span.Length;
                     continue;
                 }
 

@@ -22,6 +22,8 @@ internal sealed partial class LogStore
             .Order()
             .ToList();
 
+        _seal = LogSeal.LoadOrCreate(_fs, Directory, numbers.Count > 0, () => DeriveSeal(numbers), message => LogSealRecovered(_logger, message));
+
         // Versions of deletions seen so far, so an older value scanned later cannot come back.
         var tombstones = new Dictionary<long, long>();
         long records = 0;
@@ -48,6 +50,19 @@ internal sealed partial class LogStore
         LogRecovered(_logger, Directory, numbers.Count, records, _index.Count, CorruptRecords);
     }
 
+    /// <summary>The seal, from the first segment whose first two records agree on one.</summary>
+    private uint? DeriveSeal(List<int> numbers)
+    {
+        foreach (var number in numbers)
+        {
+            using var file = _fs.Open(PathOf(number));
+            if (LogRecord.DeriveSeal(file.ReadAll(PathOf(number))) is { } seal)
+                return seal;
+        }
+
+        return null;
+    }
+
     private long Scan(Segment segment, Dictionary<long, long> tombstones)
     {
         var span = segment.File.ReadAll(segment.Path).AsSpan();
@@ -55,7 +70,7 @@ internal sealed partial class LogStore
         long records = 0;
         while (pos < span.Length)
         {
-            if (LogRecord.TryRead(span[pos..], out var kind, out var id, out var version, out var payloadLength))
+            if (LogRecord.TryRead(span[pos..], _seal, out var kind, out var id, out var version, out var payloadLength))
             {
                 Recovered(segment.Number, pos, kind, id, version, payloadLength, tombstones);
                 pos += LogRecord.SizeOf(payloadLength);
@@ -63,7 +78,7 @@ internal sealed partial class LogStore
                 continue;
             }
 
-            var next = LogRecord.FindNext(span, pos + 1);
+            var next = LogRecord.FindNext(span, _seal, pos + 1);
             Interlocked.Increment(ref _corruptRecords);
             CorruptRecordsCounter.Add(1);
             if (next < 0)
@@ -98,6 +113,9 @@ internal sealed partial class LogStore
         if (!_index.TryGetValue(id, out var held) || version > held.Version)
             ApplyValue(id, new Entry(segment, offset, payloadLength, version));
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Message}")]
+    private static partial void LogSealRecovered(Microsoft.Extensions.Logging.ILogger logger, string message);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: damaged data at offset {Offset} to the end; truncated {Bytes} bytes")]
     private static partial void LogTruncated(Microsoft.Extensions.Logging.ILogger logger, string path, long offset, long bytes);

@@ -43,6 +43,7 @@ internal sealed partial class LogStore : IMessageStore
     private long _payloadBytes;
     private long _maxVersion;
     private long _syncCount;
+    private uint _seal;
     private long _corruptRecords;
     private int _disposed;
     private Exception? _writerFailure;

@@ -47,6 +47,57 @@ public sealed class SegmentLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_record_image_inside_a_torn_message_is_not_resurrected()
+    {
+        // A client stores a message that contains the bytes of a complete record (checksummed the only way
+        // it can, without the store's seal), claiming id 99 with a huge version.
+        var forged = new byte[LogRecord.SizeOf(6)];
+        LogRecord.Write(forged, seal: 0, RecordKind.Value, id: 99, version: long.MaxValue, "forged"u8);
+        byte[] carrier = [.. "head "u8, .. forged, .. " tail"u8];
+        await using (var store = Open())
+        {
+            await store.StoreAsync(1, 1, B("first"), Ct);
+            await store.StoreAsync(2, 2, carrier, Ct);
+        }
+
+        // A crash tears the carrier after the embedded image but before its own end.
+        var path = Directory.GetFiles(_dir, "*.seg").Single();
+        var carrierStart = LogRecord.SizeOf(5);
+        var cut = carrierStart + LogRecord.HeaderSize + 5 + forged.Length + 2;
+        using (var file = File.OpenWrite(path))
+            file.SetLength(cut);
+
+        await using var recovered = Open();
+        Assert.Equal("first", await Text(recovered, 1));
+        Assert.Null(await recovered.ReadAsync(2, Ct));
+        Assert.Null(await recovered.ReadAsync(99, Ct));
+        Assert.Equal(1, recovered.Stats.MessagesHeld);
+    }
+
+    [Fact]
+    public async Task A_lost_seal_file_is_recovered_from_the_records()
+    {
+        await using (var store = Open())
+        {
+            for (var id = 1; id <= 3; id++)
+                await store.StoreAsync(id, id, B($"value {id}"), Ct);
+        }
+
+        File.Delete(Path.Combine(_dir, LogSeal.FileName));
+        await using (var recovered = Open())
+        {
+            for (var id = 1; id <= 3; id++)
+                Assert.Equal($"value {id}", await Text(recovered, id));
+            Assert.Equal(0, recovered.CorruptRecords);
+            await recovered.StoreAsync(4, 4, B("value 4"), Ct);
+        }
+
+        Assert.True(File.Exists(Path.Combine(_dir, LogSeal.FileName)));
+        await using var again = Open();
+        Assert.Equal("value 4", await Text(again, 4));
+    }
+
+    [Fact]
     public async Task Segments_roll_at_the_configured_size_and_all_are_recovered()
     {
         var options = new LogStoreOptions { SegmentBytes = 4096, CompactionMinBytes = long.MaxValue };
