@@ -134,8 +134,10 @@ internal sealed partial class IndexLog : IAsyncDisposable
             case IndexRecordKind.Delete:
                 return _index.Remove(record.Id, record.Version);
             case IndexRecordKind.Member:
-                if (!_registry.TryGet(record.Number, out _))
+                if (!_registry.TryGet(record.Number, out var known))
                     _registry.Restore(record.Number, record.Address!, record.Identity ?? "");
+                else if (!string.IsNullOrEmpty(record.Identity))
+                    known.TryBind(record.Identity); // a member from an older index, bound since
                 return true;
             default:
                 return true;

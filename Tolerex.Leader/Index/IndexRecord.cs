@@ -32,6 +32,8 @@ internal enum IndexRecordKind : byte
 internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, long Version = 0, int[]? Members = null, int Number = 0, string? Address = null, string? Identity = null)
 {
     public const byte FormatVersion = 2;
+    /// <summary>Format 1 (member records without an identity) is still read, so an upgraded leader keeps its index.</summary>
+    private const byte IdentitylessFormatVersion = 1;
     private const int HeaderSize = 8;
     private const int TrailerSize = 4;
     private const int MaxBody = 64 * 1024;
@@ -86,7 +88,7 @@ internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, l
     {
         record = default;
         size = 0;
-        if (data.Length < HeaderSize + TrailerSize || data[0] != (byte)'T' || data[1] != (byte)'I' || data[2] != FormatVersion)
+        if (data.Length < HeaderSize + TrailerSize || data[0] != (byte)'T' || data[1] != (byte)'I' || data[2] is not (FormatVersion or IdentitylessFormatVersion))
             return false;
         var kind = (IndexRecordKind)data[3];
         var bodyLength = BinaryPrimitives.ReadInt32LittleEndian(data[4..]);
@@ -107,6 +109,10 @@ internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, l
             case IndexRecordKind.Delete when bodyLength == 16:
                 record = new IndexRecord(kind, BinaryPrimitives.ReadInt64LittleEndian(body), BinaryPrimitives.ReadInt64LittleEndian(body[8..]));
                 return true;
+            case IndexRecordKind.Member when data[2] == IdentitylessFormatVersion:
+                // Unbound: the first member identity that registers this address will own it.
+                record = new IndexRecord(kind, Number: BinaryPrimitives.ReadInt32LittleEndian(body), Identity: "", Address: Encoding.UTF8.GetString(body[4..]));
+                return true;
             case IndexRecordKind.Member when bodyLength >= 5 + body[4]:
                 record = new IndexRecord(kind, Number: BinaryPrimitives.ReadInt32LittleEndian(body),
                     Identity: Encoding.UTF8.GetString(body.Slice(5, body[4])), Address: Encoding.UTF8.GetString(body[(5 + body[4])..]));
@@ -122,7 +128,7 @@ internal readonly record struct IndexRecord(IndexRecordKind Kind, long Id = 0, l
     /// <summary>The offset of the next intact record at or after <paramref name="start"/>, or -1.</summary>
     public static int FindNext(ReadOnlySpan<byte> data, int start)
     {
-        ReadOnlySpan<byte> magic = [(byte)'T', (byte)'I', FormatVersion];
+        ReadOnlySpan<byte> magic = [(byte)'T', (byte)'I'];
         for (var pos = start; pos < data.Length; pos++)
         {
             var hit = data[pos..].IndexOf(magic);

@@ -26,7 +26,21 @@ internal sealed class Member(int number, string address, string identity, GrpcCh
     /// The name in the member certificate that registered this address. Only that identity may register or
     /// heartbeat for the address, and the leader only talks to a server there that presents it.
     /// </summary>
-    public string Identity { get; } = identity;
+    public string Identity { get; private set; } = identity;
+
+    /// <summary>
+    /// Binds a member restored from an index written before identities were recorded (identity "") to the
+    /// first identity that registers it. False when it is already bound to another.
+    /// </summary>
+    public bool TryBind(string identity)
+    {
+        lock (this)
+        {
+            if (Identity.Length == 0)
+                Identity = identity;
+            return Identity == identity;
+        }
+    }
     public string Name { get; set; } = "";
 
     /// <summary>The member's label in metrics: its identity, which is stable across restarts and addresses.</summary>

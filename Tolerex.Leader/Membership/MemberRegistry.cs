@@ -133,6 +133,9 @@ internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls,
         }
     }
 
+    /// <summary>A member just bound to its identity gets a channel that checks the server presents it.</summary>
+    public void Rebind(Member member) => member.Reconnect(CreateChannel(member.Address, member.Identity));
+
     private void Revive(Member member)
     {
         member.Reconnect(CreateChannel(member.Address, member.Identity));

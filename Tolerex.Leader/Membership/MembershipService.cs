@@ -30,8 +30,15 @@ internal sealed class MembershipService(MemberRegistry registry, IndexLog indexL
             throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message));
         }
 
-        if (member.Identity != caller)
+        var unbound = member.Identity.Length == 0;
+        if (!member.TryBind(caller))
             throw PeerAuthorization.Denied($"{member.Address} is registered to member '{member.Identity}', not '{caller}'");
+        if (unbound)
+        {
+            // Record the binding durably (and reconnect: the channel checks the server's identity).
+            member.Recorded = indexLog.AddMemberAsync(member);
+            registry.Rebind(member);
+        }
 
         // Placement may name the member only once the index can: wait until its record is durable. If an
         // earlier attempt to record it failed (a disk error), this registration tries again.

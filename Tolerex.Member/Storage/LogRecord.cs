@@ -31,6 +31,8 @@ internal enum RecordKind : byte
 internal static class LogRecord
 {
     public const byte FormatVersion = 3;
+    /// <summary>Records of format 2 (no seal: the plain CRC-32C) are still read, so an upgraded member keeps its data.</summary>
+    public const byte UnsealedFormatVersion = 2;
     public const int HeaderSize = 24;
     public const int TrailerSize = 4;
     /// <summary>Upper bound on a payload, so a corrupt length field cannot make recovery read gigabytes.</summary>
@@ -58,8 +60,10 @@ internal static class LogRecord
         kind = default;
         id = version = 0;
         payloadLength = 0;
-        if (data.Length < HeaderSize + TrailerSize || data[0] != (byte)'T' || data[1] != (byte)'X' || data[2] != FormatVersion)
+        if (data.Length < HeaderSize + TrailerSize || data[0] != (byte)'T' || data[1] != (byte)'X' || data[2] is not (FormatVersion or UnsealedFormatVersion))
             return false;
+        if (data[2] == UnsealedFormatVersion)
+            seal = 0;
         kind = (RecordKind)data[3];
         payloadLength = BinaryPrimitives.ReadInt32LittleEndian(data[20..]);
         if (kind is not (RecordKind.Value or RecordKind.Tombstone) || payloadLength is < 0 or > MaxPayload || SizeOf(payloadLength) > data.Length)
@@ -75,7 +79,7 @@ internal static class LogRecord
     /// <summary>The offset of the next intact record at or after <paramref name="start"/>, or -1.</summary>
     public static int FindNext(ReadOnlySpan<byte> data, uint seal, int start)
     {
-        ReadOnlySpan<byte> magic = [(byte)'T', (byte)'X', FormatVersion];
+        ReadOnlySpan<byte> magic = [(byte)'T', (byte)'X'];
         var pos = start;
         while (pos < data.Length)
         {
@@ -92,18 +96,27 @@ internal static class LogRecord
     }
 
     /// <summary>
-    /// The seal that makes the well-formed record at the start of <paramref name="data"/> intact, if the
-    /// record after it is then intact too (two records agreeing make a chance match practically impossible).
+    /// The seal that makes two consecutive well-formed format-3 records of <paramref name="data"/> intact
+    /// (two records agreeing make a chance match practically impossible); null if none are found.
     /// </summary>
     public static uint? DeriveSeal(ReadOnlySpan<byte> data)
     {
-        if (data.Length < HeaderSize + TrailerSize || data[0] != (byte)'T' || data[1] != (byte)'X' || data[2] != FormatVersion)
-            return null;
-        var length = BinaryPrimitives.ReadInt32LittleEndian(data[20..]);
-        if (length is < 0 or > MaxPayload || SizeOf(length) > data.Length)
-            return null;
-        var body = data[..(HeaderSize + length)];
-        var seal = BinaryPrimitives.ReadUInt32LittleEndian(data[body.Length..]) ^ Crc32C.Compute(body);
-        return TryRead(data[SizeOf(length)..], seal, out _, out _, out _, out _) ? seal : null;
+        var pos = 0;
+        while (pos + HeaderSize + TrailerSize <= data.Length && data[pos] == (byte)'T' && data[pos + 1] == (byte)'X')
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(data[(pos + 20)..]);
+            if (length is < 0 or > MaxPayload || pos + SizeOf(length) > data.Length)
+                return null;
+            if (data[pos + 2] == FormatVersion)
+            {
+                var body = data.Slice(pos, HeaderSize + length);
+                var seal = BinaryPrimitives.ReadUInt32LittleEndian(data[(pos + body.Length)..]) ^ Crc32C.Compute(body);
+                return TryRead(data[(pos + SizeOf(length))..], seal, out var kind, out _, out _, out _) ? seal : null;
+            }
+
+            pos += SizeOf(length); // an older, unsealed record: the sealed ones come after it
+        }
+
+        return null;
     }
 }

@@ -14,23 +14,25 @@ internal static class LogSeal
     private const int Size = 12;
 
     /// <summary>
-    /// Reads the seal, or creates one for a new store. If the file is missing or damaged while segments exist,
-    /// the seal is derived from the records themselves (<paramref name="derive"/>) and written again.
+    /// Reads the seal, or creates one for a new store (or one upgraded from format 2, which had none). If the
+    /// file is missing or damaged while sealed records exist, the seal is derived from the records themselves
+    /// (<paramref name="derive"/>) and written again; if even that fails a new seal is made, the sealed
+    /// records then fail their checksums and are reported like any damage — start-up never stops on it.
     /// </summary>
     public static uint LoadOrCreate(IStorageFileSystem fs, string directory, bool hasSegments, Func<uint?> derive, Action<string> warn)
     {
         var path = Path.Combine(directory, FileName);
         if (fs.Exists(path) && TryRead(fs, path, out var seal))
             return seal;
-        if (hasSegments)
+        if (hasSegments && derive() is { } derived)
         {
-            if (derive() is not { } derived)
-                throw new IOException($"{path} is missing or damaged and no two intact records were found to recover it from");
             warn($"{path} was missing or damaged; recovered the seal from the records and wrote it again");
             seal = derived;
         }
         else
         {
+            if (hasSegments)
+                warn($"{path} is missing and no sealed records were found (a store from before format 3, or damage); starting a new seal");
             do
                 seal = BinaryPrimitives.ReadUInt32LittleEndian(RandomNumberGenerator.GetBytes(4));
             while (seal == 0);
