@@ -32,7 +32,7 @@ var warmup = new Option<double>("--warmup") { Description = "Seconds of unmeasur
 var redis = new Option<string?>("--redis") { Description = "Also run the same workload against this Redis server (host:port) and print both" };
 var bench = new Command("bench", "Closed-loop SET/GET load against a leader; prints ops/s and latency percentiles.")
 {
-    addr, password, connections, requests, duration, payload, getRatio, keySpace, startId, warmup, redis,
+    addr, password, connections, requests, duration, payload, getRatio, keySpace, startId, warmup, redis, tls, ca,
 };
 bench.SetAction(async (parse, ct) =>
 {
@@ -40,12 +40,13 @@ bench.SetAction(async (parse, ct) =>
     var seconds = parse.GetValue(duration);
     var options = new BenchOptions(host, port, BenchTarget.Tolerex, parse.GetValue(connections), parse.GetValue(requests),
         seconds is { } s ? TimeSpan.FromSeconds(s) : null, parse.GetValue(payload), parse.GetValue(getRatio),
-        parse.GetValue(keySpace), parse.GetValue(startId), parse.GetValue(password), TimeSpan.FromSeconds(parse.GetValue(warmup)));
+        parse.GetValue(keySpace), parse.GetValue(startId), parse.GetValue(password), TimeSpan.FromSeconds(parse.GetValue(warmup)),
+        parse.GetValue(tls) ? ClientTls.Resolve(parse.GetValue(ca)) : null);
     var results = new List<BenchResult> { await BenchRunner.RunAsync(options, null, ct) };
     if (parse.GetValue(redis) is { } redisAddress)
     {
         var (redisHost, redisPort) = Endpoints.Parse(redisAddress)[0];
-        results.Add(await BenchRunner.RunAsync(options with { Host = redisHost, Port = redisPort, Target = BenchTarget.Redis, Password = null }, null, ct));
+        results.Add(await BenchRunner.RunAsync(options with { Host = redisHost, Port = redisPort, Target = BenchTarget.Redis, Password = null, Tls = null }, null, ct));
     }
 
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

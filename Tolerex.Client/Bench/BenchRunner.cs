@@ -22,7 +22,9 @@ internal sealed record BenchOptions(
     /// <summary>Sent with AUTH on every Tolerex connection when the leader requires a password.</summary>
     string? Password = null,
     /// <summary>Run the workload this long first, unmeasured, so JIT tiering and caches settle (both targets).</summary>
-    TimeSpan Warmup = default);
+    TimeSpan Warmup = default,
+    /// <summary>Connect with TLS (a leader serving HaToKuSe over TLS).</summary>
+    ClientTls? Tls = null);
 
 internal sealed record BenchResult(
     string Target,
@@ -53,7 +55,7 @@ internal static class BenchRunner
         var keySpace = options.KeySpace > 0 ? options.KeySpace : Math.Max(1, options.Requests);
         var connections = new LineConnection[options.Connections];
         for (var i = 0; i < connections.Length; i++)
-            connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, options.Target == BenchTarget.Tolerex, cancellationToken, options.Password);
+            connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, options.Target == BenchTarget.Tolerex, cancellationToken, options.Password, options.Tls);
 
         if (options.Warmup > TimeSpan.Zero)
             await RunPhaseAsync(options, connections, payload, keySpace, options.Warmup, long.MaxValue, null, cancellationToken);

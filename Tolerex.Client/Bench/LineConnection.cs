@@ -11,18 +11,26 @@ namespace Tolerex.Client.Bench;
 internal sealed class LineConnection : IAsyncDisposable
 {
     private readonly Socket _socket;
+    // With TLS, bytes go through an SslStream; otherwise straight to the socket (no stream in the way).
+    private readonly Stream? _tls;
     private byte[] _buffer = new byte[64 * 1024];
     private int _start;
     private int _end;
 
-    private LineConnection(Socket socket) => _socket = socket;
+    private LineConnection(Socket socket, Stream? tls)
+    {
+        _socket = socket;
+        _tls = tls;
+    }
 
     /// <summary>Connects; with <paramref name="hatokuse"/> also turns the prompt off and skips the banner.</summary>
-    public static async Task<LineConnection> OpenAsync(string host, int port, bool hatokuse, CancellationToken cancellationToken, string? password = null)
+    public static async Task<LineConnection> OpenAsync(string host, int port, bool hatokuse, CancellationToken cancellationToken, string? password = null,
+        ClientTls? tls = null)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(host, port, cancellationToken);
-        var connection = new LineConnection(socket);
+        var secure = tls is null ? null : await tls.AuthenticateAsync(new NetworkStream(socket, ownsSocket: false), host, cancellationToken);
+        var connection = new LineConnection(socket, secure);
         if (!hatokuse)
             return connection;
         await connection.SendAsync("PROMPT OFF\r\n"u8.ToArray(), cancellationToken);
@@ -46,6 +54,12 @@ internal sealed class LineConnection : IAsyncDisposable
     {
         while (!bytes.IsEmpty)
         {
+            if (_tls is not null)
+            {
+                await _tls.WriteAsync(bytes, cancellationToken);
+                return;
+            }
+
             var n = await _socket.SendAsync(bytes, SocketFlags.None, cancellationToken);
             bytes = bytes[n..];
         }
@@ -76,7 +90,9 @@ internal sealed class LineConnection : IAsyncDisposable
 
             if (_end == _buffer.Length)
                 Array.Resize(ref _buffer, _buffer.Length * 2);
-            var n = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
+            var n = _tls is not null
+                ? await _tls.ReadAsync(_buffer.AsMemory(_end), cancellationToken)
+                : await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, cancellationToken);
             if (n == 0)
                 throw new IOException("server closed the connection");
             _end += n;
@@ -89,6 +105,7 @@ internal sealed class LineConnection : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
+        _tls?.Dispose();
         _socket.Dispose();
         return ValueTask.CompletedTask;
     }

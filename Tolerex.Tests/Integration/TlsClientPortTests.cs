@@ -30,6 +30,14 @@ public sealed class TlsClientPortTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Bench_runs_over_tls()
+    {
+        var result = await Tolerex.Client.Bench.BenchRunner.RunAsync(
+            new("localhost", _leader.Port, Connections: 2, Requests: 20, GetRatio: 1, Tls: new(CaCertificate)), null, TestContext.Current.CancellationToken);
+        Assert.Equal((20L, 0L), (result.Requests, result.Errors)); // GETs of missing ids: NOT_FOUND, no errors
+    }
+
+    [Fact]
     public async Task A_client_that_does_not_trust_the_ca_or_speaks_plaintext_gets_nothing()
     {
         var stranger = Directory.CreateTempSubdirectory("tolerex-tls-stranger-").FullName;
