@@ -12,8 +12,8 @@ public sealed class CertificateAuthority : IDisposable
 {
     public static readonly TimeSpan DefaultAuthorityLifetime = TimeSpan.FromDays(5 * 365);
     public static readonly TimeSpan DefaultNodeLifetime = TimeSpan.FromDays(90);
-    private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
-    private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
+    internal const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
+    internal const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
 
     private CertificateAuthority(X509Certificate2 certificate) => Certificate = certificate;
 

@@ -16,8 +16,6 @@ public sealed partial class NodeTls
     public const string Section = "Tolerex:Tls";
     /// <summary>Start-up warns when a certificate expires sooner than this.</summary>
     public static readonly TimeSpan ExpiryWarning = TimeSpan.FromDays(30);
-    private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
-    private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
 
     private readonly byte[] _authorityRaw;
 
@@ -60,7 +58,7 @@ public sealed partial class NodeTls
         chain.ChainPolicy.CustomTrustStore.Add(Authority);
         chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
         chain.ChainPolicy.DisableCertificateDownloads = true;
-        chain.ChainPolicy.ApplicationPolicy.Add(new(purpose == TlsPurpose.Server ? ServerAuthOid : ClientAuthOid));
+        chain.ChainPolicy.ApplicationPolicy.Add(new(purpose == TlsPurpose.Server ? CertificateAuthority.ServerAuthOid : CertificateAuthority.ClientAuthOid));
         if (!chain.Build(certificate))
         {
             reason = string.Join("; ", chain.ChainStatus.Select(s => s.StatusInformation.Trim()).Where(s => s.Length > 0).DefaultIfEmpty("untrusted chain"));
