@@ -31,7 +31,7 @@ if [ -z "${NO_REDIS:-}" ] && command -v redis-server >/dev/null; then
 fi
 client=(dotnet Tolerex.Client/bin/Release/net10.0/tolerex.dll)
 for _ in $(seq 1 100); do
-  alive=$(printf 'PROMPT OFF\r\nMEMBERS\r\nQUIT\r\n' | timeout 2 "${client[@]}" --addr localhost:$((base+1)) 2>/dev/null | grep -c "alive=true" || true)
+  alive=$(printf 'MEMBERS\nQUIT\n' | timeout 2 "${client[@]}" --addr localhost:$((base+1)) 2>/dev/null | grep -c "alive=true" || true)
   [ "$alive" -ge "$members" ] && break; sleep 0.2
 done
 echo "cluster: $members members, tolerance $tolerance, leader on localhost:$((base+1))"

@@ -1,5 +1,8 @@
 using System.Buffers;
 using System.Diagnostics;
+using Tolerex.Client.Connections;
+using Tolerex.Client.Session;
+using Tolerex.Client.Terminal;
 using Tolerex.Protocol.HaToKuSe;
 
 namespace Tolerex.Client.Bench;
@@ -24,7 +27,11 @@ internal sealed record BenchOptions(
     /// <summary>Run the workload this long first, unmeasured, so JIT tiering and caches settle (both targets).</summary>
     TimeSpan Warmup = default,
     /// <summary>Connect with TLS (a leader serving HaToKuSe over TLS).</summary>
-    ClientTls? Tls = null);
+    ClientTls? Tls = null,
+    /// <summary>Commands each connection sends per write before reading their replies (1 = closed loop).</summary>
+    int Pipeline = 1,
+    /// <summary>Show a progress bar on stderr (only when it is a terminal).</summary>
+    bool Progress = false);
 
 internal sealed record BenchResult(
     string Target,
@@ -37,11 +44,16 @@ internal sealed record BenchResult(
     double P50Us,
     double P95Us,
     double P99Us,
-    double P999Us);
+    double P999Us,
+    int Pipeline = 1,
+    double GetRatio = 0,
+    /// <summary>When the measured phase ended (ISO 8601), so appended result files read as a history.</summary>
+    string? Timestamp = null);
 
 /// <summary>
-/// Closed-loop load: each connection sends one command and waits for its reply (pipeline depth 1), so
-/// latency is the full round trip a client sees. SET replies other than OK, and any ERROR, count as errors.
+/// Closed-loop load: each connection sends <see cref="BenchOptions.Pipeline"/> commands in one write and waits
+/// for all their replies before the next write (depth 1: one command per round trip), so a command's latency
+/// is the full time from its write to its own reply. SET replies other than OK, and any ERROR, count as errors.
 /// </summary>
 internal static class BenchRunner
 {
@@ -59,14 +71,34 @@ internal static class BenchRunner
 
         if (options.Warmup > TimeSpan.Zero)
             await RunPhaseAsync(options, connections, payload, keySpace, options.Warmup, long.MaxValue, null, cancellationToken);
-        var (elapsed, errors, latencies) = await RunPhaseAsync(options, connections, payload, keySpace, options.Duration, options.Requests, progress, cancellationToken);
+        var label = $"{(options.Target == BenchTarget.Redis ? "redis" : "tolerex")} bench";
+        var (elapsed, errors, latencies) = options.Duration is { } duration
+            ? await ProgressDisplay.RunAsync(options.Progress, label, duration.TotalSeconds, null, sink =>
+                RunPhaseAsync(options, connections, payload, keySpace, options.Duration, options.Requests, Seconds(sink), cancellationToken))
+            : await ProgressDisplay.RunAsync(options.Progress, label, options.Requests, " req", sink =>
+                RunPhaseAsync(options, connections, payload, keySpace, null, options.Requests, progress ?? Count(sink), cancellationToken));
         foreach (var c in connections)
             await c.DisposeAsync();
 
         var all = latencies.Where(l => l is not null).SelectMany(l => l).ToArray();
         Array.Sort(all);
         return new BenchResult(options.Target == BenchTarget.Redis ? "redis" : "tolerex", options.Connections, options.PayloadBytes, all.Length, errors, elapsed,
-            all.Length / elapsed, Percentile(all, 50), Percentile(all, 95), Percentile(all, 99), Percentile(all, 99.9));
+            all.Length / elapsed, Percentile(all, 50), Percentile(all, 95), Percentile(all, 99), Percentile(all, 99.9),
+            options.Pipeline, options.GetRatio, DateTime.UtcNow.ToString("o", System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    // Progress is reported from every worker; the bar is redrawn a few times a second whatever the rate.
+    private static IProgress<long> Count(IProgressSink sink) => new SynchronousProgress(done => sink.Report(done));
+
+    private static IProgress<long> Seconds(IProgressSink sink)
+    {
+        var clock = Stopwatch.StartNew();
+        return new SynchronousProgress(_ => sink.Report(clock.Elapsed.TotalSeconds));
+    }
+
+    private sealed class SynchronousProgress(Action<long> report) : IProgress<long>
+    {
+        public void Report(long value) => report(value);
     }
 
     /// <summary>Every connection sends commands until <paramref name="duration"/> passes or <paramref name="requests"/> were sent.</summary>
@@ -87,36 +119,49 @@ internal static class BenchRunner
         {
             var mine = latencies[w] = new List<long>(1024);
             var connection = connections[w];
-            var command = new ArrayBufferWriter<byte>(options.PayloadBytes + 64);
+            var depth = Math.Max(1, options.Pipeline);
+            var command = new ArrayBufferWriter<byte>((options.PayloadBytes + 64) * depth);
+            var isGet = new bool[depth];
             var workerRandom = new Random(w);
             while (!stop.IsCancellationRequested)
             {
-                var n = Interlocked.Increment(ref next);
-                if (duration is null && n >= requests)
-                    break;
-                var id = options.StartId + (n % keySpace);
-                var isGet = options.GetRatio > 0 && workerRandom.NextDouble() < options.GetRatio;
                 command.ResetWrittenCount();
-                if (isGet)
-                    HaToKuSeWriter.WriteGet(command, id);
-                else
-                    HaToKuSeWriter.WriteSet(command, id, payload);
+                var batch = 0;
+                for (; batch < depth; batch++)
+                {
+                    var n = Interlocked.Increment(ref next);
+                    if (duration is null && n >= requests)
+                        break;
+                    var id = options.StartId + (n % keySpace);
+                    isGet[batch] = options.GetRatio > 0 && workerRandom.NextDouble() < options.GetRatio;
+                    if (isGet[batch])
+                        HaToKuSeWriter.WriteGet(command, id);
+                    else
+                        HaToKuSeWriter.WriteSet(command, id, payload);
+                }
+
+                if (batch == 0)
+                    break;
                 var started = Stopwatch.GetTimestamp();
+                var answered = 0;
                 try
                 {
                     await connection.SendAsync(command.WrittenMemory, cancellationToken);
-                    var reply = connection.Line(await connection.ReadLineAsync(cancellationToken));
-                    if (!await IsSuccessAsync(options.Target, isGet, connection, reply.ToArray(), cancellationToken))
-                        Interlocked.Increment(ref errors);
+                    for (; answered < batch; answered++)
+                    {
+                        var reply = connection.Line(await connection.ReadLineAsync(cancellationToken));
+                        if (!await IsSuccessAsync(options.Target, isGet[answered], connection, reply.ToArray(), cancellationToken))
+                            Interlocked.Increment(ref errors);
+                        mine.Add(Stopwatch.GetTimestamp() - started);
+                    }
                 }
                 catch (IOException)
                 {
-                    Interlocked.Increment(ref errors);
+                    Interlocked.Add(ref errors, batch - answered);
                     break;
                 }
 
-                mine.Add(Stopwatch.GetTimestamp() - started);
-                progress?.Report(Interlocked.Increment(ref done));
+                progress?.Report(Interlocked.Add(ref done, batch));
             }
         }, CancellationToken.None)).ToArray();
 
@@ -137,14 +182,5 @@ internal static class BenchRunner
         return reply.Length > 0 && reply[0] == (byte)'$';
     }
 
-    /// <summary>Nearest-rank percentile of sorted Stopwatch tick durations, in microseconds.</summary>
-    internal static double Percentile(long[] sortedTicks, double percentile)
-    {
-        if (sortedTicks.Length == 0)
-            return 0;
-        // The epsilon keeps 99.9 % of 1000 at rank 999 despite binary floating point.
-        var rank = (int)Math.Ceiling(percentile * sortedTicks.Length / 100 - 1e-9);
-        var ticks = sortedTicks[Math.Clamp(rank - 1, 0, sortedTicks.Length - 1)];
-        return ticks * 1_000_000.0 / Stopwatch.Frequency;
-    }
+    internal static double Percentile(long[] sortedTicks, double percentile) => LatencySamples.Percentile(sortedTicks, percentile);
 }

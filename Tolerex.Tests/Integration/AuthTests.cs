@@ -44,10 +44,10 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal((10L, 0L), (bench.Requests, bench.Errors)); // GET misses, but no "auth required" errors
 
         using var output = new MemoryStream();
-        var session = new Tolerex.Client.InteractiveSession(new StringReader("GET 5\n"), output, TextWriter.Null, Password);
+        var session = new Tolerex.Client.Session.InteractiveSession(new StringReader("GET 5\n"), output, TextWriter.Null, new() { Password = Password });
         Assert.Equal(0, await session.RunAsync([("localhost", _leader.Port)], TestContext.Current.CancellationToken));
         var text = System.Text.Encoding.UTF8.GetString(output.ToArray());
-        Assert.Contains("tolerex> OK\r\ntolerex> NOT_FOUND\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("NOT_FOUND\r\nBye\r\n", text, StringComparison.Ordinal);
     }
 
     public ValueTask DisposeAsync() => _leader.DisposeAsync();

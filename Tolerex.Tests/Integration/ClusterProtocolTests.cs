@@ -153,19 +153,19 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
     {
         var input = new StringReader("SET 500 from the client\nGET 500\n"); // no QUIT
         using var output = new MemoryStream();
-        var session = new Tolerex.Client.InteractiveSession(input, output, TextWriter.Null);
+        var session = new Tolerex.Client.Session.InteractiveSession(input, output, TextWriter.Null, new());
         var exit = await session.RunAsync([(cluster.Host, cluster.Port)], TestContext.Current.CancellationToken).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         Assert.Equal(0, exit);
         var text = Encoding.UTF8.GetString(output.ToArray());
         Assert.Contains("TOLEREX - Leader Node", text, StringComparison.Ordinal);
-        Assert.Contains("tolerex> OK\r\ntolerex> from the client\r\ntolerex> Bye\r\n", text, StringComparison.Ordinal);
+        Assert.EndsWith("OK\r\nfrom the client\r\nBye\r\n", text, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task The_interactive_client_reports_an_unreachable_leader()
     {
         var error = new StringWriter();
-        var session = new Tolerex.Client.InteractiveSession(new StringReader(""), Stream.Null, error);
+        var session = new Tolerex.Client.Session.InteractiveSession(new StringReader(""), Stream.Null, error, new());
         var exit = await session.RunAsync([("127.0.0.1", Integration.NodeProcess.FreePort())], TestContext.Current.CancellationToken);
         Assert.Equal(1, exit);
         Assert.Contains("no Tolerex leader reachable", error.ToString(), StringComparison.Ordinal);

@@ -21,7 +21,7 @@ public sealed class TlsClientPortTests : IAsyncLifetime
     public async Task The_interactive_client_round_trips_over_tls()
     {
         using var output = new MemoryStream();
-        var session = new Tolerex.Client.InteractiveSession(new StringReader("PING\nGET 5\n"), output, TextWriter.Null, tls: new(CaCertificate));
+        var session = new Tolerex.Client.Session.InteractiveSession(new StringReader("PING\nGET 5\n"), output, TextWriter.Null, new() { Tls = new(CaCertificate) });
         Assert.Equal(0, await session.RunAsync([("localhost", _leader.Port)], TestContext.Current.CancellationToken));
         var text = Encoding.UTF8.GetString(output.ToArray());
         Assert.Contains("PONG\r\n", text, StringComparison.Ordinal);
@@ -46,7 +46,7 @@ public sealed class TlsClientPortTests : IAsyncLifetime
             using var otherCa = Tolerex.ServiceDefaults.Identity.CertificateAuthority.Create("stranger", DateTimeOffset.UtcNow, TimeSpan.FromDays(1));
             otherCa.Save(Path.Combine(stranger, "ca.crt"), Path.Combine(stranger, "ca.key"));
             var error = new StringWriter();
-            var session = new Tolerex.Client.InteractiveSession(new StringReader("PING\n"), Stream.Null, error, tls: new(Path.Combine(stranger, "ca.crt")));
+            var session = new Tolerex.Client.Session.InteractiveSession(new StringReader("PING\n"), Stream.Null, error, new() { Tls = new(Path.Combine(stranger, "ca.crt")) });
             Assert.Equal(1, await session.RunAsync([("localhost", _leader.Port)], TestContext.Current.CancellationToken));
             Assert.Contains("TLS with the leader failed", error.ToString(), StringComparison.Ordinal);
         }

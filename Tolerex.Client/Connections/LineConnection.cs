@@ -2,7 +2,7 @@ using System.Net.Sockets;
 using System.Text;
 using Tolerex.Protocol.HaToKuSe;
 
-namespace Tolerex.Client.Bench;
+namespace Tolerex.Client.Connections;
 
 /// <summary>
 /// A HaToKuSe connection for programs: PROMPT OFF at once, then exactly one CRLF line per SET/GET/PING reply.
@@ -23,20 +23,56 @@ internal sealed class LineConnection : IAsyncDisposable
         _tls = tls;
     }
 
-    /// <summary>Connects; with <paramref name="hatokuse"/> also turns the prompt off and skips the banner.</summary>
+    /// <summary>How long connecting (TCP, TLS and the PROMPT OFF exchange) may take before the address counts as down.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Connects; with <paramref name="hatokuse"/> also turns the prompt off and skips the banner (its
+    /// lines go to <paramref name="banner"/> when given).</summary>
     public static async Task<LineConnection> OpenAsync(string host, int port, bool hatokuse, CancellationToken cancellationToken, string? password = null,
-        ClientTls? tls = null)
+        ClientTls? tls = null, ICollection<string>? banner = null)
     {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        await socket.ConnectAsync(host, port, cancellationToken);
-        var secure = tls is null ? null : await tls.AuthenticateAsync(new NetworkStream(socket, ownsSocket: false), host, cancellationToken);
-        var connection = new LineConnection(socket, secure);
-        if (!hatokuse)
+        LineConnection? connection = null;
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(ConnectTimeout);
+            await socket.ConnectAsync(host, port, timeout.Token);
+            var secure = tls is null ? null : await tls.AuthenticateAsync(new NetworkStream(socket, ownsSocket: false), host, timeout.Token);
+            connection = new LineConnection(socket, secure);
+            if (hatokuse)
+                await connection.HandshakeAsync(password, banner, timeout.Token);
             return connection;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            Dispose(socket, connection);
+            throw new IOException($"no answer from {host}:{port} within {ConnectTimeout.TotalSeconds:0} s");
+        }
+        catch
+        {
+            Dispose(socket, connection);
+            throw;
+        }
+
+        static void Dispose(Socket socket, LineConnection? connection)
+        {
+            connection?._tls?.Dispose();
+            socket.Dispose();
+        }
+    }
+
+    private async Task HandshakeAsync(string? password, ICollection<string>? banner, CancellationToken cancellationToken)
+    {
+        var connection = this;
         await connection.SendAsync("PROMPT OFF\r\n"u8.ToArray(), cancellationToken);
         // The banner (if any) ends with the prompt, so the OK arrives on the prompt's line.
-        while (!connection.Line(await connection.ReadLineAsync(cancellationToken)).EndsWith(HaToKuSeText.Ok[..^2]))
+        while (true)
         {
+            var line = connection.Line(await connection.ReadLineAsync(cancellationToken));
+            if (line.EndsWith(HaToKuSeText.Ok[..^2]))
+                break;
+            banner?.Add(Encoding.UTF8.GetString(line));
         }
 
         if (password is not null)
@@ -46,8 +82,6 @@ internal sealed class LineConnection : IAsyncDisposable
             if (reply != "OK")
                 throw new IOException($"AUTH refused: {reply}");
         }
-
-        return connection;
     }
 
     public async ValueTask SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
