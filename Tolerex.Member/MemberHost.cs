@@ -18,6 +18,7 @@ internal static class MemberHost
                 Io = options.Io,
                 Durability = options.Durability,
                 SegmentBytes = options.SegmentBytes,
+                PreallocateBytes = options.PreallocateBytes,
                 CompactionThreshold = options.CompactionThreshold,
                 CompactionMinBytes = options.CompactionMinBytes,
             }, sp.GetRequiredService<ILogger<LogStore>>()));

@@ -63,6 +63,8 @@ internal sealed class LeaderOptions
     public Durability Durability { get; set; } = Durability.Fsync;
     /// <summary>A checkpoint is written after this many bytes of index log.</summary>
     public long CheckpointBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>Zero-filled space kept ahead of the index log's end (0 = none), so each sync overwrites allocated blocks.</summary>
+    public long IndexPreallocateBytes { get; set; } = 4L * 1024 * 1024;
 
     /// <summary>gRPC messages must carry the largest payload a line can hold, plus framing.</summary>
     public int MaxGrpcMessageBytes => MaxLineBytes + 64 * 1024;

@@ -46,6 +46,7 @@ internal static class LeaderSettings
             DataDir = reader.Raw("DataDir", "data-dir") ?? d.DataDir,
             Durability = ParseDurability(reader.Raw("Durability", null)),
             CheckpointBytes = reader.Number("CheckpointBytes", d.CheckpointBytes, 4096, long.MaxValue),
+            IndexPreallocateBytes = reader.Number("IndexPreallocateBytes", d.IndexPreallocateBytes, 0, 1L << 30),
         }.Validated();
     }
 

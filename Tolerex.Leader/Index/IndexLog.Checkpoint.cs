@@ -16,12 +16,14 @@ internal sealed partial class IndexLog
     {
         if (!_checkpoint.IsCompleted)
             return;
+        _space?.Trim(_log, _logLength);
         _log.Dispose();
         var covered = _logNumber;
         _logNumber++;
         _log = _fs.Open(LogPath(_logNumber));
         _fs.SyncDirectory(Directory);
         _logLength = 0;
+        _space = NewSpace(0);
         _sinceCheckpoint = 0;
         _checkpoint = Task.Run(() => WriteCheckpoint(firstUncovered: _logNumber, covered));
     }

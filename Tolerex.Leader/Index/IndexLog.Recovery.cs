@@ -7,7 +7,8 @@ internal sealed partial class IndexLog
 {
     /// <summary>
     /// Loads the checkpoint (if any), then replays every log segment it does not cover. Damaged records are
-    /// skipped and reported; a damaged tail of the newest segment (a crash mid-append) is truncated.
+    /// skipped and reported; a damaged tail of the newest segment (a crash mid-append) is truncated; an
+    /// all-zero tail is preallocated space, the clean end.
     /// </summary>
     private void Recover()
     {
@@ -22,7 +23,7 @@ internal sealed partial class IndexLog
         if (_fs.Exists(checkpoint))
         {
             using var file = _fs.Open(checkpoint);
-            records += Replay(file, checkpoint, truncateTail: false, onCheckpoint: n => firstUncovered = n);
+            records += Replay(file, checkpoint, truncateTail: false, onCheckpoint: n => firstUncovered = n).Records;
         }
 
         var numbers = _fs.List(Directory, LogSuffix)
@@ -38,16 +39,18 @@ internal sealed partial class IndexLog
         {
             var last = i == replay.Count - 1;
             var file = _fs.Open(LogPath(replay[i]));
-            records += Replay(file, LogPath(replay[i]), truncateTail: last, onCheckpoint: null);
+            var (replayed, end) = Replay(file, LogPath(replay[i]), truncateTail: last, onCheckpoint: null);
+            records += replayed;
             if (last)
             {
                 _log = file;
                 _logNumber = replay[i];
-                _logLength = file.Length;
+                _logLength = end;
+                _space = NewSpace(file.Length);
             }
             else
             {
-                _sinceCheckpoint += file.Length;
+                _sinceCheckpoint += end;
                 file.Dispose();
             }
         }
@@ -57,13 +60,15 @@ internal sealed partial class IndexLog
             _logNumber = Math.Max(firstUncovered, 1);
             _log = _fs.Open(LogPath(_logNumber));
             _fs.SyncDirectory(Directory);
+            _space = NewSpace(_log.Length);
         }
 
         _sinceCheckpoint += _logLength;
         LogRecovered(_logger, Directory, records, _index.Count, _registry.All.Length, CorruptRecords);
     }
 
-    private long Replay(Protocol.Storage.IStorageFile file, string path, bool truncateTail, Action<int>? onCheckpoint)
+    /// <summary>Applies every intact record; returns how many, and where the log's records end.</summary>
+    private (long Records, long End) Replay(Protocol.Storage.IStorageFile file, string path, bool truncateTail, Action<int>? onCheckpoint)
     {
         var data = file.ReadAll(path);
         var length = data.Length;
@@ -83,6 +88,10 @@ internal sealed partial class IndexLog
                 continue;
             }
 
+            // Zeros to the end are preallocated space (see Preallocation): the clean end, not damage.
+            if (Preallocation.IsZeroTail(data.AsSpan(pos)))
+                break;
+
             CorruptRecords++;
             var next = IndexRecord.FindNext(data, pos + 1);
             if (next < 0)
@@ -94,14 +103,14 @@ internal sealed partial class IndexLog
                     file.Sync();
                 }
 
-                break;
+                return (records, pos);
             }
 
             LogSkipped(_logger, path, pos, next - pos);
             pos = next;
         }
 
-        return records;
+        return (records, Math.Min(pos, length));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: damaged data from offset {Offset} to the end ({Bytes} bytes) ignored")]

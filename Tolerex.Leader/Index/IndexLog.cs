@@ -28,6 +28,8 @@ internal sealed partial class IndexLog : IAsyncDisposable
     private IStorageFile _log = null!;
     private int _logNumber;
     private long _logLength;
+    /// <summary>Zeroed space kept ahead of the log's end, so each group's sync overwrites allocated blocks.</summary>
+    private Preallocation? _space;
     private long _sinceCheckpoint;
     private long _syncCount;
 
@@ -95,6 +97,7 @@ internal sealed partial class IndexLog : IAsyncDisposable
 
             try
             {
+                _space?.Ensure(_log, _logLength + buffer.WrittenCount, _options.CheckpointBytes);
                 _log.Write(buffer.WrittenSpan, _logLength);
                 if (_options.Durability == Durability.Fsync && buffer.WrittenCount > 0)
                 {
@@ -164,8 +167,25 @@ internal sealed partial class IndexLog : IAsyncDisposable
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
         await _checkpoint.ConfigureAwait(false);
-        _log?.Dispose();
+        if (_log is not null)
+        {
+            try
+            {
+                _space?.Trim(_log, _logLength);
+            }
+            catch (IOException)
+            {
+                // Only tidiness is lost: recovery reads the zeros as the end of the log.
+            }
+
+            _log.Dispose();
+        }
     }
+
+    private Preallocation? NewSpace(long allocated) =>
+        _options.IndexPreallocateBytes > 0 && _options.Durability == Durability.Fsync
+            ? new Preallocation(_options.IndexPreallocateBytes) { Allocated = allocated }
+            : null;
 
     private string LogPath(int number) => Path.Combine(Directory, number.ToString("D10", System.Globalization.CultureInfo.InvariantCulture) + LogSuffix);
 

@@ -14,6 +14,8 @@ internal sealed class MemberOptions
     /// <summary>fsync (ack after the sync that covers a write) or os (ack after hand-off to the OS).</summary>
     public Durability Durability { get; set; } = Durability.Fsync;
     public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>Zero-filled space kept ahead of the active segment's end (0 = none), so each sync overwrites allocated blocks.</summary>
+    public long PreallocateBytes { get; set; } = 4L * 1024 * 1024;
     public double CompactionThreshold { get; set; } = 0.5;
     public long CompactionMinBytes { get; set; } = 16L * 1024 * 1024;
     /// <summary>Where this member keeps its messages; reused across restarts.</summary>

@@ -42,6 +42,7 @@ internal static class MemberSettings
             Io = ParseIo(reader.Raw("Io", "MEMBER_IO_MODE")),
             Durability = ParseDurability(reader.Raw("Durability", null)),
             SegmentBytes = reader.Number("SegmentBytes", d.SegmentBytes, 4096, 1L << 30),
+            PreallocateBytes = reader.Number("PreallocateBytes", d.PreallocateBytes, 0, 1L << 30),
             CompactionThreshold = reader.Number("CompactionThresholdPercent", (long)(d.CompactionThreshold * 100), 1, 99) / 100.0,
             CompactionMinBytes = reader.Number("CompactionMinBytes", d.CompactionMinBytes, 0, long.MaxValue),
             DataDir = reader.Raw("DataDir", null) ?? Path.Combine("data", $"member-{port}"),

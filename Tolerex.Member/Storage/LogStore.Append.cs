@@ -138,6 +138,7 @@ internal sealed partial class LogStore
     {
         if (buffer.WrittenCount == 0)
             return;
+        _active.Space?.Ensure(_active.File, _active.Length + buffer.WrittenCount, _options.SegmentBytes);
         _active.File.Write(buffer.WrittenSpan, _active.Length);
         BytesWritten.Add(buffer.WrittenCount);
         if (_options.Durability == Durability.Fsync)
@@ -165,12 +166,19 @@ internal sealed partial class LogStore
         return p.Result;
     }
 
-    /// <summary>Seals the active segment and starts a new one; its directory entry is made durable first.</summary>
+    /// <summary>Seals the active segment (its zeroed space is given back) and starts a new one; the new file's
+    /// directory entry is made durable first.</summary>
     private void Roll()
     {
+        if (_active?.Space is { } space)
+        {
+            space.Trim(_active.File, _active.Length);
+            _active.Space = null;
+        }
+
         var number = Interlocked.Increment(ref _lastSegment);
         var path = PathOf(number);
-        var segment = new Segment(number, path, _fs.Open(path));
+        var segment = new Segment(number, path, _fs.Open(path)) { Space = NewSpace(0) };
         try
         {
             _fs.SyncDirectory(Directory);
@@ -184,6 +192,9 @@ internal sealed partial class LogStore
         _segments[number] = segment;
         _active = segment;
     }
+
+    private Preallocation? NewSpace(long allocated) =>
+        _options.PreallocateBytes > 0 && _options.Durability == Durability.Fsync ? new Preallocation(_options.PreallocateBytes) { Allocated = allocated } : null;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Directory}: could not seal the active segment for compaction; writes continue into it")]
     private static partial void LogCompactionNotStarted(ILogger logger, string directory, Exception exception);

@@ -7,7 +7,7 @@ internal sealed partial class LogStore
     /// <summary>
     /// Rebuilds the index by scanning every segment. A damaged record followed by intact ones is skipped and
     /// reported (the "TX" magic lets the scan find the next record); damage at the end of a segment (a torn
-    /// or zero-filled tail from a crash mid-write) is truncated. Start-up never fails on corrupt data, and
+    /// tail from a crash mid-write) is truncated. An all-zero tail is preallocated space: the clean end. Start-up never fails on corrupt data, and
     /// nothing damaged is ever returned as valid.
     /// </summary>
     private void Recover()
@@ -43,9 +43,14 @@ internal sealed partial class LogStore
         }
 
         if (numbers.Count > 0 && _segments[numbers[^1]].Length < _options.SegmentBytes)
+        {
             _active = _segments[numbers[^1]];
+            _active.Space = NewSpace(_active.File.Length);
+        }
         else
+        {
             Roll();
+        }
 
         LogRecovered(_logger, Directory, numbers.Count, records, _index.Count, CorruptRecords);
     }
@@ -77,6 +82,11 @@ internal sealed partial class LogStore
                 records++;
                 continue;
             }
+
+            // Zeros to the end: space the writer allocated ahead (or a file system's zero fill after a crash,
+            // where nothing was acknowledged): the clean end of the segment, not damage.
+            if (Preallocation.IsZeroTail(span[pos..]))
+                break;
 
             var next = LogRecord.FindNext(span, _seal, pos + 1);
             Interlocked.Increment(ref _corruptRecords);

@@ -13,6 +13,8 @@ internal sealed class Segment(int number, string path, IStorageFile file)
     public IStorageFile File { get; } = file;
     /// <summary>Bytes of valid records; the next append goes here.</summary>
     public long Length { get; set; }
+    /// <summary>Zeroed space beyond <see cref="Length"/> (active segment only; trimmed when sealed).</summary>
+    public Preallocation? Space { get; set; }
 
     public static string NameOf(int number) => number.ToString("D10", System.Globalization.CultureInfo.InvariantCulture) + Suffix;
 

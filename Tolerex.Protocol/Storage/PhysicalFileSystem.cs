@@ -50,6 +50,9 @@ public sealed partial class PhysicalFileSystem : IStorageFileSystem
     [LibraryImport("libc", SetLastError = true)]
     private static partial int close(int fd);
 
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fdatasync(nint fd);
+
     private sealed class PhysicalFile(SafeFileHandle handle) : IStorageFile
     {
         public long Length => RandomAccess.GetLength(handle);
@@ -57,7 +60,28 @@ public sealed partial class PhysicalFileSystem : IStorageFileSystem
         public int Read(Span<byte> buffer, long offset) => RandomAccess.Read(handle, buffer, offset);
         public ValueTask<int> ReadAsync(Memory<byte> buffer, long offset, CancellationToken cancellationToken) =>
             RandomAccess.ReadAsync(handle, buffer, offset, cancellationToken);
-        public void Sync() => RandomAccess.FlushToDisk(handle);
+        public void Sync()
+        {
+            // fdatasync: file data (and the size, when it grew), without the timestamps fsync would also commit.
+            if (!OperatingSystem.IsLinux())
+            {
+                RandomAccess.FlushToDisk(handle);
+                return;
+            }
+
+            var added = false;
+            try
+            {
+                handle.DangerousAddRef(ref added);
+                if (fdatasync(handle.DangerousGetHandle()) != 0)
+                    throw new IOException($"fdatasync failed (errno {Marshal.GetLastPInvokeError()})");
+            }
+            finally
+            {
+                if (added)
+                    handle.DangerousRelease();
+            }
+        }
         public void SetLength(long length) => RandomAccess.SetLength(handle, length);
         public void Dispose() => handle.Dispose();
     }

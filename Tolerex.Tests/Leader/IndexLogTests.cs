@@ -129,6 +129,46 @@ public sealed class IndexLogTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Preallocated_zeros_after_the_last_record_are_the_clean_end_and_a_torn_record_in_them_is_dropped()
+    {
+        var first = Open();
+        var a = await AddMember(first, 5001);
+        await first.Log.PutAsync(1, 1, [a]);
+        await first.Log.PutAsync(2, 2, [a]);
+        // What a crash would leave: the durable records, then the zeroed space the writer keeps ahead.
+        var path = Directory.GetFiles(_dir, "*" + IndexLog.LogSuffix).Single();
+        byte[] image;
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            image = new byte[file.Length];
+            await file.ReadExactlyAsync(image, TestContext.Current.CancellationToken);
+        }
+
+        await CloseAsync(first);
+        var end = (int)new FileInfo(path).Length; // the clean shutdown trimmed the space: exactly the records
+        Assert.True(image.Length >= end + 1024 * 1024, $"only {image.Length} bytes: no space was preallocated");
+        Assert.True(Preallocation.IsZeroTail(image.AsSpan(end)));
+        const int lastSize = 8 + 17 + 4 + 4;
+        foreach (var keep in new[] { lastSize, 0, 1, lastSize / 2, lastSize - 1 })
+        {
+            var torn = image.ToArray();
+            torn.AsSpan(end - lastSize + keep, lastSize - keep).Clear();
+            await File.WriteAllBytesAsync(path, torn, TestContext.Current.CancellationToken);
+            var leader = Open();
+            Assert.Equal("1:https://localhost:5001", Replicas(leader.Index, 1));
+            Assert.Equal(keep == lastSize ? "2:https://localhost:5001" : "absent", Replicas(leader.Index, 2));
+            Assert.Equal(keep is 0 or lastSize ? 0 : 1, leader.Log.CorruptRecords);
+            await leader.Log.PutAsync(3, 3, [leader.Registry.All[0]]);
+            await CloseAsync(leader);
+            var again = Open();
+            Assert.Equal("3:https://localhost:5001", Replicas(again.Index, 3));
+            Assert.Equal(0, again.Log.CorruptRecords);
+            await CloseAsync(again);
+            _open.Clear();
+        }
+    }
+
+    [Fact]
     public async Task A_flipped_bit_in_the_log_or_the_checkpoint_loses_only_that_record()
     {
         var first = Open();

@@ -283,7 +283,7 @@ public sealed class LogStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task A_zeroed_tail_is_truncated_and_every_record_before_it_survives()
+    public async Task A_zeroed_tail_is_the_clean_end_and_every_record_before_it_survives()
     {
         await using (var store = Open())
         {
@@ -292,14 +292,16 @@ public sealed class LogStoreTests : IDisposable
             await store.StoreAsync(3, 3, B("three"), Ct);
         }
 
+        // A clean shutdown gives the preallocated space back: the file is exactly its records.
         var path = Directory.GetFiles(_dir, "*.seg").Single();
         var written = new FileInfo(path).Length;
+        Assert.Equal(LogRecord.SizeOf(3) + LogRecord.SizeOf(3) + LogRecord.SizeOf(5), written);
         await using (var stream = new FileStream(path, FileMode.Append))
             await stream.WriteAsync(new byte[4096], Ct);
 
         await using (var recovered = Open())
         {
-            Assert.Equal(1, recovered.CorruptRecords);
+            Assert.Equal(0, recovered.CorruptRecords); // zeros are space, not damage
             Assert.Equal(new StoreStats(3, 11, 3), recovered.Stats);
             Assert.Equal("one", await ReadText(recovered, 1));
             Assert.Equal("three", await ReadText(recovered, 3));
@@ -312,6 +314,55 @@ public sealed class LogStoreTests : IDisposable
         Assert.Equal(0, again.CorruptRecords);
         Assert.Equal("three", await ReadText(again, 3));
         Assert.Equal("four", await ReadText(again, 4));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task With_preallocated_space_a_torn_last_record_is_dropped_at_every_cut(bool unbuffered)
+    {
+        var mode = unbuffered ? IoMode.Unbuffered : IoMode.Buffered;
+        byte[] image;
+        var path = "";
+        await using (var store = Open(mode))
+        {
+            await store.StoreAsync(1, 1, B("first"), Ct);
+            await store.StoreAsync(2, 2, B("second"), Ct);
+            await store.StoreAsync(3, 3, B("the last record"), Ct);
+            // What a crash would leave: acknowledged records, then the zeroed space the writer keeps ahead.
+            path = Directory.GetFiles(_dir, "*.seg").Single();
+            using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            image = new byte[file.Length];
+            await file.ReadExactlyAsync(image, Ct);
+        }
+
+        var end = LogRecord.SizeOf(5) + LogRecord.SizeOf(6) + LogRecord.SizeOf(15);
+        Assert.True(image.Length >= end + 1024 * 1024, $"only {image.Length} bytes: no space was preallocated");
+        Assert.True(Preallocation.IsZeroTail(image.AsSpan(end)));
+        var lastSize = LogRecord.SizeOf(15);
+        for (var keep = 0; keep <= lastSize; keep++)
+        {
+            // The torn record's first bytes reached the disk, the rest of it is still zeros.
+            var torn = image.ToArray();
+            torn.AsSpan(end - lastSize + keep, lastSize - keep).Clear();
+            await File.WriteAllBytesAsync(path, torn, Ct);
+            await using (var recovered = Open(mode))
+            {
+                Assert.Equal("first", await ReadText(recovered, 1));
+                Assert.Equal("second", await ReadText(recovered, 2));
+                if (keep == lastSize)
+                    Assert.Equal("the last record", await ReadText(recovered, 3));
+                else
+                    Assert.Null(await recovered.ReadAsync(3, Ct));
+                Assert.Equal(keep == 0 || keep == lastSize ? 0 : 1, recovered.CorruptRecords);
+                await recovered.StoreAsync(4, 4, B("after"), Ct);
+            }
+
+            await using var again = Open(mode);
+            Assert.Equal("after", await ReadText(again, 4));
+            Assert.Equal("second", await ReadText(again, 2));
+            Assert.Equal(0, again.CorruptRecords);
+        }
     }
 
     [Fact]
