@@ -105,10 +105,7 @@ public sealed class NodeProcess : IAsyncDisposable
         var testBin = new DirectoryInfo(AppContext.BaseDirectory); // …/Tolerex.Tests/bin/<Configuration>/<tfm>/
         var tfm = testBin.Name;
         var configuration = testBin.Parent!.Name;
-        var root = testBin;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tolerex.sln")))
-            root = root.Parent;
-        var path = Path.Combine(root?.FullName ?? throw new InvalidOperationException("repository root not found"), project, "bin", configuration, tfm, project + ".dll");
+        var path = Path.Combine(TestEnvironment.RepositoryRoot, project, "bin", configuration, tfm, project + ".dll");
         return File.Exists(path) ? path : throw new FileNotFoundException("build the solution first", path);
     }
 }

@@ -16,10 +16,8 @@ public sealed partial class PrometheusTests(ClusterFixture cluster) : IClassFixt
     [Fact]
     public async Task Prometheus_scrapes_every_node_and_has_every_series_the_dashboard_uses()
     {
-        var installed = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "prometheus")));
         // CI installs Prometheus (.ci/run), so there the test always runs; elsewhere it needs the binary.
-        Assert.SkipWhen(!installed && Environment.GetEnvironmentVariable("CI") is null, "prometheus is not installed (apt-get install prometheus)");
-        Assert.True(installed, "prometheus must be on PATH in CI");
+        TestEnvironment.RequireTool("prometheus", "prometheus");
 
         const int sets = 25;
         await using (var c = await cluster.ConnectAsync())
@@ -49,7 +47,7 @@ public sealed partial class PrometheusTests(ClusterFixture cluster) : IClassFixt
 
         var names = (await QueryAsync(http, "group by (__name__) ({__name__=~\"tolerex_.*\"})", ct))
             .Select(r => r.GetProperty("metric").GetProperty("__name__").GetString()!).ToHashSet();
-        var dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "grafana", "dashboards", "tolerex.json"), ct);
+        var dashboard = await File.ReadAllTextAsync(Path.Combine(TestEnvironment.RepositoryRoot, "deploy", "grafana", "dashboards", "tolerex.json"), ct);
         var used = MetricName().Matches(dashboard).Select(m => m.Value).ToHashSet();
         Assert.NotEmpty(used);
         Assert.Empty(used.Except(names));
@@ -60,14 +58,6 @@ public sealed partial class PrometheusTests(ClusterFixture cluster) : IClassFixt
         var reply = await http.GetFromJsonAsync<JsonElement>($"/api/v1/query?query={Uri.EscapeDataString(query)}", ct);
         Assert.Equal("success", reply.GetProperty("status").GetString());
         return [.. reply.GetProperty("data").GetProperty("result").EnumerateArray()];
-    }
-
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Tolerex.sln")))
-            dir = dir.Parent;
-        return dir?.FullName ?? throw new InvalidOperationException("repository root not found");
     }
 
     [GeneratedRegex(@"tolerex_[a-z_]+")]

@@ -8,16 +8,7 @@ namespace Tolerex.Tests.Protocol;
 /// </summary>
 public sealed class FuzzCorpusTests
 {
-    private static string Corpus
-    {
-        get
-        {
-            var root = new DirectoryInfo(AppContext.BaseDirectory);
-            while (root is not null && !File.Exists(Path.Combine(root.FullName, "Tolerex.sln")))
-                root = root.Parent;
-            return Path.Combine(root?.FullName ?? throw new InvalidOperationException("repository root not found"), "fuzz", "corpus");
-        }
-    }
+    private static string Corpus => Path.Combine(TestEnvironment.RepositoryRoot, "fuzz", "corpus");
 
     /// <summary>The hand-written seeds, one test case each.</summary>
     public static TheoryData<string> Seeds() => [.. Directory.EnumerateFiles(Corpus).Order(StringComparer.Ordinal)];
