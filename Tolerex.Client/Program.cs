@@ -64,5 +64,6 @@ bench.SetAction(async (parse, ct) =>
     return results.All(r => r.Requests > r.Errors) ? 0 : 1;
 });
 root.Subcommands.Add(bench);
+root.Subcommands.Add(ReportCommand.Create());
 
 return await root.Parse(args).InvokeAsync();
