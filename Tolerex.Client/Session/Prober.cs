@@ -71,7 +71,7 @@ internal sealed class Prober : IAsyncDisposable
             try
             {
                 await _leader.Line.SendAsync(_command.WrittenMemory, cancellationToken);
-                ok = !_leader.Line.Line(await _leader.Line.ReadLineAsync(cancellationToken)).StartsWith("ERROR"u8);
+                ok = IsExpected(kind, _leader.Line.Line(await _leader.Line.ReadLineAsync(cancellationToken)));
             }
             catch (IOException)
             {
@@ -97,6 +97,15 @@ internal sealed class Prober : IAsyncDisposable
         }
     }
 
+    /// <summary>The reply a probe must get; anything else (an ERROR, or a line meant for another probe) is a failure.</summary>
+    private static bool IsExpected(ProbeKind kind, ReadOnlySpan<byte> reply) => kind switch
+    {
+        ProbeKind.Set => reply.SequenceEqual("OK"u8),
+        // The probe id holds only what SET probes wrote ('p' × size), or nothing yet.
+        ProbeKind.Get => reply.SequenceEqual("NOT_FOUND"u8) || !reply.ContainsAnyExcept((byte)'p'),
+        _ => reply.SequenceEqual("PONG"u8),
+    };
+
     /// <summary>Probes every <see cref="SessionOptions.ProbeInterval"/> until the returned handle is disposed.</summary>
     public IAsyncDisposable RunWhile(ProbeKind kind, long payloadSize, CancellationToken cancellationToken)
     {
@@ -107,7 +116,9 @@ internal sealed class Prober : IAsyncDisposable
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    await SampleAsync(kind, payloadSize, stop.Token);
+                    // A probe in flight is never cancelled (only the session's own token stops it): an abandoned
+                    // read would leave its reply queued, and the next probe would time that stale line.
+                    await SampleAsync(kind, payloadSize, cancellationToken);
                     await Task.Delay(_options.ProbeInterval, stop.Token);
                 }
             }

@@ -71,6 +71,20 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
     }
 
     [Fact]
+    public async Task Probes_during_bulks_stay_in_step_with_their_replies()
+    {
+        // Probes every millisecond while bulks run; each probe must get the reply meant for it, also right
+        // after a bulk ends (an abandoned probe would leave its reply queued for the next one).
+        var options = new SessionOptions { Offset = 55_000, Flush = 10, Measure = true, ProbeInterval = TimeSpan.FromMilliseconds(1) };
+        var (exit, _, log, rows) = await RunAsync("300 SET a\nPING\n300 SET b\nGET 55001\nPING\n", options);
+        Assert.Equal(0, exit);
+        var probes = rows.Skip(1).Select(Fields).Where(f => f[2].StartsWith("PROBE_", StringComparison.Ordinal)).ToArray();
+        Assert.True(probes.Length >= 6, log);
+        Assert.All(probes, f => Assert.Equal("OK", f[7]));
+        Assert.Contains("failed probes: 0", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Stress_runs_for_its_duration_and_checks_what_it_reads()
     {
         var csv = new StringWriter();
