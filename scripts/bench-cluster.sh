@@ -34,5 +34,10 @@ for _ in $(seq 1 100); do
   alive=$(printf 'MEMBERS\nQUIT\n' | timeout 2 "${client[@]}" --addr localhost:$((base+1)) 2>/dev/null | grep -c "alive=true" || true)
   [ "$alive" -ge "$members" ] && break; sleep 0.2
 done
+if [ "${alive:-0}" -lt "$members" ]; then
+  echo "error: the cluster did not come up ($alive of $members members alive); leader log:" >&2
+  tail -20 "$data/leader.log" >&2
+  exit 1
+fi
 echo "cluster: $members members, tolerance $tolerance, leader on localhost:$((base+1))"
 "${client[@]}" bench --addr localhost:$((base+1)) "${bench_args[@]}" "${redis_args[@]}"

@@ -69,8 +69,14 @@ internal static class BenchRunner
         for (var i = 0; i < connections.Length; i++)
             connections[i] = await LineConnection.OpenAsync(options.Host, options.Port, options.Target == BenchTarget.Tolerex, cancellationToken, options.Password, options.Tls);
 
+        // A SET-only warm-up writes ids above the measured range, so the measured SETs store new messages
+        // rather than overwrite the warm-up's (same for both targets). With GETs it uses the measured ids, so
+        // the measured GETs find them.
         if (options.Warmup > TimeSpan.Zero)
-            await RunPhaseAsync(options, connections, payload, keySpace, options.Warmup, long.MaxValue, null, cancellationToken);
+        {
+            var warmup = options.GetRatio > 0 ? options : options with { StartId = options.StartId + keySpace };
+            await RunPhaseAsync(warmup, connections, payload, keySpace, options.Warmup, long.MaxValue, null, cancellationToken);
+        }
         var label = $"{(options.Target == BenchTarget.Redis ? "redis" : "tolerex")} bench";
         var (elapsed, errors, latencies) = options.Duration is { } duration
             ? await ProgressDisplay.RunAsync(options.Progress, label, duration.TotalSeconds, null, sink =>
