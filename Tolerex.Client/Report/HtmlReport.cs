@@ -88,7 +88,7 @@ internal static class HtmlReport
             return;
         }
 
-        html.Append("<p class=\"note\">Commands, bytes and latencies count OK rows only; errors is the number of ERROR rows. ")
+        html.Append("<p class=\"note\">Commands, bytes and latencies count OK rows only; errors is the Count of ERROR rows (commands not acknowledged). ")
             .Append("The mean is weighted by Count: Σ(RTT_us × Count) / ΣCount. Latencies in microseconds.</p>\n");
         foreach (var client in model.Clients)
         {
@@ -113,7 +113,7 @@ internal static class HtmlReport
     private static void StatsRow(StringBuilder html, string operationHtml, string modeHtml, LatencyStats s)
     {
         html.Append("<tr><td>").Append(operationHtml).Append("</td><td>").Append(modeHtml).Append("</td>")
-            .Append(I($"<td class=\"num\">{s.Rows:#,0}</td><td class=\"num\">{s.Commands:#,0}</td><td class=\"num{(s.ErrorRows > 0 ? " bad" : "")}\">{s.ErrorRows:#,0}</td><td class=\"num\">{s.Bytes:#,0}</td>"))
+            .Append(I($"<td class=\"num\">{s.Rows:#,0}</td><td class=\"num\">{s.Commands:#,0}</td><td class=\"num{(s.Errors > 0 ? " bad" : "")}\">{s.Errors:#,0}</td><td class=\"num\">{s.Bytes:#,0}</td>"))
             .Append(I($"<td class=\"num\">{Latency(s.MeanUs)}</td><td class=\"num\">{Latency(s.MinUs)}</td><td class=\"num\">{Latency(s.P50Us)}</td><td class=\"num\">{Latency(s.P99Us)}</td><td class=\"num\">{Latency(s.MaxUs)}</td></tr>\n"));
     }
 

@@ -2,14 +2,15 @@ namespace Tolerex.Client.Report;
 
 /// <summary>
 /// Volume and latency of a set of CSV rows. Commands, bytes and latencies come from OK rows only (an ERROR
-/// row's round trip measures the failure, not the service); errors counts ERROR rows. Every latency figure
+/// row's round trip measures the failure, not the service); errors is the Count of ERROR rows (a bulk's
+/// ERROR row stands for all of its commands that were not acknowledged). Every latency figure
 /// is weighted by Count, because one row stands for Count commands that each took RTT_us (a bulk row's
 /// mean): the mean is Σ(RTT_us·Count)/ΣCount, and percentiles are nearest-rank over the commands.
 /// </summary>
 internal sealed record LatencyStats(
     int Rows,
     Int128 Commands,
-    int ErrorRows,
+    Int128 Errors,
     Int128 Bytes,
     double? MeanUs,
     long? MinUs,
@@ -22,7 +23,7 @@ internal sealed record LatencyStats(
     public static LatencyStats Of(IEnumerable<CsvRecord> rows)
     {
         var count = 0;
-        var errors = 0;
+        Int128 errors = 0;
         Int128 commands = 0, bytes = 0;
         var weightedRtt = 0.0;
         var samples = new List<(long RttUs, long Count)>();
@@ -31,7 +32,7 @@ internal sealed record LatencyStats(
             count++;
             if (!row.Ok)
             {
-                errors++;
+                errors += Math.Max(1, row.Count); // a row with Count 0 still records one failed command
                 continue;
             }
 
