@@ -98,7 +98,13 @@ internal sealed partial class ClientSession : IAsyncDisposable
             lines = await ReadReplyAsync(kind, cancellationToken);
             ok = !lines[0].AsSpan().StartsWith("ERROR"u8) && (check is null || check(lines));
         }
-        catch (IOException e) when (kind != CommandKind.Quit)
+        catch (IOException) when (kind == CommandKind.Quit)
+        {
+            // Leaving anyway: a connection that is already gone needs no goodbye.
+            lines = [];
+            ok = true;
+        }
+        catch (IOException e)
         {
             await _log.WriteLineAsync($"connection to {_leader.Address} lost: {e.Message}");
             lost = !await _leader.ReconnectAsync(cancellationToken);

@@ -201,6 +201,24 @@ public class ClientFailureTests
         Assert.Contains("errors: 1", log.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_client_whose_leader_died_still_exits_cleanly_at_end_of_input()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var leader = await StandaloneLeader.StartAsync(new Dictionary<string, string>());
+        var input = new Pipe();
+        var replies = new CapturedOutput();
+        var session = new InteractiveSession(new StreamReader(input.Reader.AsStream()), replies, TextWriter.Null, new SessionOptions());
+        var run = session.RunAsync([("localhost", leader.Port)], ct);
+        await input.Writer.WriteAsync("PING\n"u8.ToArray(), ct);
+        await ClusterFixture.WaitUntilAsync(() => Task.FromResult(replies.Text.Contains("PONG", StringComparison.Ordinal)), TimeSpan.FromSeconds(20), "PONG");
+        leader.Process.Kill();
+        await leader.Process.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        await input.Writer.CompleteAsync(); // end of input: the goodbye goes to a dead connection
+
+        Assert.Equal(0, await run.WaitAsync(TimeSpan.FromSeconds(30), ct));
+    }
+
     /// <summary>A write-only stream whose content can be read while another task writes.</summary>
     private sealed class CapturedOutput : Stream
     {
