@@ -20,7 +20,9 @@ internal static class ProgressDisplay
         if (!enabled || !Available)
             return await work(NoProgress.Instance);
 
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+        // Interactive: the bar needs only stderr to be a terminal (Spectre would also ask for stdin, which a
+        // client fed from a file does not have, and fall back to percentage lines).
+        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error), Interactive = InteractionSupport.Yes });
         return await console.Progress()
             .AutoClear(false)
             .HideCompleted(false)

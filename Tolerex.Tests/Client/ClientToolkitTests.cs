@@ -133,6 +133,35 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
     }
 
     [Fact]
+    public async Task On_a_terminal_a_bulk_shows_a_progress_bar_with_rate_and_time_left()
+    {
+        // util-linux `script` gives the client a pseudo-terminal, as a user's shell would.
+        var script = TestEnvironment.RequireTool("bsdutils", "script");
+        var input = Path.Combine(Path.GetTempPath(), $"tolerex-tty-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(input, "5000 SET on-a-terminal\n", Ct);
+        try
+        {
+            var client = $"dotnet {Path.Combine(AppContext.BaseDirectory, "tolerex.dll")} --addr {cluster.Host}:{cluster.Port} --offset 56000 --flush 100 < {input}";
+            var info = new ProcessStartInfo(script) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "-q", "-e", "-c", client, "/dev/null" })
+                info.ArgumentList.Add(a);
+            using var process = Process.Start(info)!;
+            var output = process.StandardOutput.ReadToEndAsync(Ct);
+            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(120), Ct);
+            var text = await output;
+            Assert.Equal(0, process.ExitCode);
+            Assert.Contains("OK 5000 acknowledged", text, StringComparison.Ordinal);
+            Assert.Contains("BULK_SET ×5000", text, StringComparison.Ordinal); // the bar's label
+            Assert.Matches(@"\d+ SET/s", text);                                // its rate column
+            Assert.Contains("\u001b[", text, StringComparison.Ordinal);        // drawn with terminal control sequences
+        }
+        finally
+        {
+            File.Delete(input);
+        }
+    }
+
+    [Fact]
     public void Bad_options_are_refused_with_one_clear_message()
     {
         var root = SessionCommand.Create(new ConnectionOptions());
