@@ -15,7 +15,7 @@ dotnet build Tolerex.sln -c Release -v q -nologo >/dev/null
 data=$(mktemp -d); pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$data"; }
 trap cleanup EXIT
-base=$((20000 + RANDOM % 20000))
+base=${BENCH_BASE_PORT:-$((20000 + RANDOM % 20000))}
 export Logging__LogLevel__Default=Warning
 LEADER_GRPC_PORT=$base LEADER_TCP_PORT=$((base+1)) LEADER_METRICS_PORT=$((base+2)) TOLERANCE=$tolerance \
   dotnet Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll --data-dir "$data/leader" >"$data/leader.log" 2>&1 & pids+=($!)
