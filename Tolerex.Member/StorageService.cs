@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Google.Protobuf;
 using Grpc.Core;
 using Tolerex.Member.Storage;
@@ -47,6 +48,89 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
         reply.Load = LoadOf(store.Stats);
         return reply;
     }
+
+    /// <summary>
+    /// Batches on one long-lived stream: each is queued into the log as soon as it arrives (so batches that
+    /// arrive during an fsync share the next one), and answered in arrival order once durable.
+    /// </summary>
+    public override async Task StoreStream(IAsyncStreamReader<StoreBatchRequest> requestStream, IServerStreamWriter<StoreBatchReply> responseStream,
+        ServerCallContext context)
+    {
+        var queued = Channel.CreateUnbounded<QueuedBatch>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var answering = AnswerAsync(queued.Reader, responseStream);
+        try
+        {
+            await foreach (var request in requestStream.ReadAllAsync(context.CancellationToken))
+            {
+                var started = Stopwatch.GetTimestamp();
+                var activity = StartBatchActivity(request);
+                var pending = new Task<long>[request.Items.Count];
+                for (var i = 0; i < pending.Length; i++)
+                {
+                    var item = request.Items[i];
+                    pending[i] = store.StoreAsync(item.Id, item.Version, item.Payload.Memory, CancellationToken.None).AsTask();
+                }
+
+                queued.Writer.TryWrite(new QueuedBatch(request.Sequence, pending, started, activity));
+            }
+        }
+        finally
+        {
+            queued.Writer.TryComplete();
+            await answering;
+        }
+    }
+
+    private async Task AnswerAsync(ChannelReader<QueuedBatch> queued, IServerStreamWriter<StoreBatchReply> responseStream)
+    {
+        var broken = false;
+        await foreach (var batch in queued.ReadAllAsync())
+        {
+            using var activity = batch.Activity;
+            var reply = new StoreBatchReply { Sequence = batch.Sequence };
+            try
+            {
+                foreach (var held in batch.Pending)
+                    reply.HeldVersions.Add(await held);
+                MemberMetrics.Operation("store", "ok", batch.Started, batch.Pending.Length);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The log refused the group (a disk error): this batch fails, the stream goes on.
+                reply = new StoreBatchReply { Sequence = batch.Sequence, Failed = true };
+                activity?.SetStatus(ActivityStatusCode.Error, e.Message);
+                MemberMetrics.Operation("store", "error", batch.Started, batch.Pending.Length);
+            }
+
+            if (broken)
+                continue; // the leader has gone: the copies are durable anyway, only the answers are dropped
+            reply.Load = LoadOf(store.Stats);
+            try
+            {
+                await responseStream.WriteAsync(reply);
+            }
+            catch (Exception e) when (e is IOException or InvalidOperationException or OperationCanceledException)
+            {
+                broken = true;
+            }
+        }
+    }
+
+    private static Activity? StartBatchActivity(StoreBatchRequest request)
+    {
+        if (!MemberTelemetry.Source.HasListeners())
+            return null;
+        // A stream has no per-batch headers: the leader's span for this batch comes in the message.
+        var previous = Activity.Current;
+        var activity = ActivityContext.TryParse(request.Traceparent, null, out var parent)
+            ? MemberTelemetry.Source.StartActivity("append and fsync", ActivityKind.Internal, parent)
+            : MemberTelemetry.Source.StartActivity("append and fsync");
+        activity?.SetTag("tolerex.batch.copies", request.Items.Count);
+        Activity.Current = previous; // the span ends in AnswerAsync; the read loop must not carry it on
+        return activity;
+    }
+
+    private sealed record QueuedBatch(long Sequence, Task<long>[] Pending, long Started, Activity? Activity);
 
     public override async Task<RetrieveReply> Retrieve(RetrieveRequest request, ServerCallContext context)
     {

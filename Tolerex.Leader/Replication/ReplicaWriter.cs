@@ -1,17 +1,19 @@
 using System.Diagnostics;
-using Tolerex.Leader.Telemetry;
 using System.Threading.Channels;
 using Grpc.Core;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Membership;
+using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.V1;
 
 namespace Tolerex.Leader.Replication;
 
 /// <summary>
-/// Sends one member its copies in batches: concurrent SETs bound for the same member share one StoreBatch
-/// call (and one fsync there), the way Kafka producers batch records per partition. Batches grow by
-/// themselves under load: while the allowed batches are in flight, new copies queue up for the next one.
+/// Sends one member its copies in batches: concurrent SETs bound for the same member share one batch (and
+/// one fsync there), the way Kafka producers batch records per partition. Batches grow by themselves under
+/// load: while the allowed batches are in flight, new copies queue up for the next one. Batches travel on
+/// one long-lived StoreStream per member (a unary call per batch cost ≈55 µs of CPU in HTTP/2 and request
+/// handling); a broken stream fails its batches — their SETs substitute — and the next batch opens a new one.
 /// </summary>
 internal sealed partial class ReplicaWriter : IAsyncDisposable
 {
@@ -22,6 +24,9 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     private readonly LeaderOptions _options;
     private readonly ILogger _logger;
     private readonly Task _loop;
+    private readonly Lock _lock = new();
+    private StoreStream? _stream;
+    private long _sequence;
 
     public ReplicaWriter(Member member, MemberRegistry registry, LeaderOptions options, ILogger logger)
     {
@@ -37,7 +42,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
 
     /// <summary>
     /// Stores one copy on this member; true when the member acknowledged it durably. <paramref name="trace"/>
-    /// is the span of this copy, so the batch call that carries it can be traced back to its SET.
+    /// is the span of this copy, so the batch that carries it can be traced back to its SET.
     /// </summary>
     public Task<bool> StoreAsync(StoreRequest request, ActivityContext trace = default)
     {
@@ -50,76 +55,166 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
         {
             await _slots.WaitAsync().ConfigureAwait(false);
-            var batch = new List<Pending>();
+            var items = new List<Pending>();
             long bytes = 0;
-            while (batch.Count < _options.MaxBatchCount && _queue.Reader.TryPeek(out var next)
-                   && (batch.Count == 0 || bytes + next.Request.Payload.Length <= _options.MaxBatchBytes)
+            while (items.Count < _options.MaxBatchCount && _queue.Reader.TryPeek(out var next)
+                   && (items.Count == 0 || bytes + next.Request.Payload.Length <= _options.MaxBatchBytes)
                    && _queue.Reader.TryRead(out next))
             {
-                batch.Add(next);
+                items.Add(next);
                 bytes += next.Request.Payload.Length;
             }
 
-            if (batch.Count == 0)
+            if (items.Count == 0)
             {
                 _slots.Release();
                 continue;
             }
 
-            _ = SendAsync(batch);
+            // Only the write is awaited (writes on a stream are sequential); the reply completes the batch.
+            await SendAsync(items).ConfigureAwait(false);
         }
     }
 
-    private async Task SendAsync(List<Pending> batch)
+    private async Task SendAsync(List<Pending> items)
     {
-        var started = Stopwatch.GetTimestamp();
-        var outcome = "error";
-        // One call carries many SETs: it continues the trace of the first and links the others, so each
-        // SET's trace leads to the call (and the member's spans under it).
-        using var activity = LeaderTelemetry.Source.HasListeners() ? StartBatchActivity(batch) : null;
+        // One batch carries many SETs: its span continues the trace of the first and links the others, and
+        // travels in the message, so each SET's trace leads to the batch and the member's spans under it.
+        var activity = LeaderTelemetry.Source.HasListeners() ? StartBatchActivity(items) : null;
+        var batch = new Batch(items, Stopwatch.GetTimestamp(), activity);
+        var request = new StoreBatchRequest { Sequence = Interlocked.Increment(ref _sequence), Traceparent = activity?.Id ?? "" };
+        foreach (var p in items)
+            request.Items.Add(p.Request);
+
+        StoreStream stream;
         try
         {
-            var request = new StoreBatchRequest();
-            foreach (var p in batch)
-                request.Items.Add(p.Request);
-            var reply = await _member.Client.StoreBatchAsync(request, deadline: DateTime.UtcNow + _options.StoreTimeout).ConfigureAwait(false);
-            _member.ReportLoad(reply.Load);
-            for (var i = 0; i < batch.Count; i++)
-                batch[i].Done.TrySetResult(i < reply.HeldVersions.Count);
-            outcome = "ok";
+            stream = CurrentStream();
+            batch.Timeout = new Timer(static s => ((Action)s!)(), (Action)(() => Expire(stream, request.Sequence)), _options.StoreTimeout, Timeout.InfiniteTimeSpan);
+            stream.Track(request.Sequence, batch);
         }
-        catch (RpcException e)
+        catch (Exception e) when (e is RpcException or InvalidOperationException or ObjectDisposedException)
         {
-            LogBatchFailed(_logger, batch.Count, _member.Address, e.StatusCode, e.Status.Detail);
-            // An unreachable member is marked down at once instead of waiting for its heartbeats to time
-            // out; its next heartbeat brings it back.
-            if (e.StatusCode == StatusCode.Unavailable)
-                _registry.MarkDown(_member, $"store failed: {e.Status.Detail}");
-            foreach (var p in batch)
-                p.Done.TrySetResult(false);
+            Complete(batch, "error", stored: null); // no stream could be opened, or it broke just now
+            return;
+        }
+
+        try
+        {
+            await stream.Call.RequestStream.WriteAsync(request).ConfigureAwait(false);
         }
         catch (Exception e)
         {
-            // Whatever went wrong, every SET waiting on this batch gets an answer (and may substitute).
-            LogBatchFailed(_logger, batch.Count, _member.Address, StatusCode.Internal, e.Message);
-            foreach (var p in batch)
-                p.Done.TrySetResult(false);
-        }
-        finally
-        {
-            LeaderMetrics.ReplicaCall(_member.MetricName, "store_batch", outcome, started, batch.Count);
-            _slots.Release();
+            Break(stream, e); // answers this batch too: it is tracked
         }
     }
 
-    private Activity? StartBatchActivity(List<Pending> batch) => LeaderTelemetry.Source.StartActivity(
-        ActivityKind.Client, batch[0].Trace, [new("tolerex.member", _member.MetricName), new("tolerex.batch.copies", batch.Count)],
-        [.. batch.Skip(1).Where(p => p.Trace != default).Select(p => new ActivityLink(p.Trace))], name: "StoreBatch");
+    /// <summary>The open stream to this member, or a new one (after a failure, or when the member's connection changed).</summary>
+    private StoreStream CurrentStream()
+    {
+        lock (_lock)
+        {
+            var client = _member.Client;
+            if (_stream is { Broken: false } open && ReferenceEquals(open.Client, client))
+                return open;
+            var stream = new StoreStream(client, client.StoreStream());
+            _stream = stream;
+            using (ExecutionContext.SuppressFlow())
+                _ = Task.Run(() => ReadRepliesAsync(stream));
+            return stream;
+        }
+    }
+
+    private async Task ReadRepliesAsync(StoreStream stream)
+    {
+        try
+        {
+            await foreach (var reply in stream.Call.ResponseStream.ReadAllAsync().ConfigureAwait(false))
+            {
+                if (stream.Take(reply.Sequence) is not { } batch)
+                    continue; // already expired
+                if (reply.Failed)
+                {
+                    Complete(batch, "error", stored: null);
+                    continue;
+                }
+
+                _member.ReportLoad(reply.Load);
+                Complete(batch, "ok", stored: reply.HeldVersions.Count);
+            }
+
+            Break(stream, new RpcException(new Status(StatusCode.Unavailable, "the member ended the store stream")));
+        }
+        catch (Exception e)
+        {
+            Break(stream, e);
+        }
+    }
+
+    /// <summary>A batch without its reply by the store timeout: the member is stuck or gone, so the stream is dropped.</summary>
+    private void Expire(StoreStream stream, long sequence)
+    {
+        if (stream.Contains(sequence))
+            Break(stream, new RpcException(new Status(StatusCode.DeadlineExceeded, $"no reply within {_options.StoreTimeout.TotalMilliseconds:0} ms")));
+    }
+
+    /// <summary>Fails every batch still waiting on <paramref name="stream"/> (their SETs substitute) and drops the stream.</summary>
+    private void Break(StoreStream stream, Exception e)
+    {
+        var waiting = stream.BreakAndTakeAll();
+        if (waiting is null)
+            return; // broken before
+        lock (_lock)
+        {
+            if (ReferenceEquals(_stream, stream))
+                _stream = null;
+        }
+
+        var status = e is RpcException r ? r.StatusCode : StatusCode.Internal;
+        var detail = e is RpcException rpc ? rpc.Status.Detail : e.Message;
+        if (waiting.Count > 0 || status != StatusCode.Cancelled)
+            LogStreamFailed(_logger, waiting.Count, _member.Address, status, detail);
+        // An unreachable member is marked down at once instead of waiting for its heartbeats to time out;
+        // its next heartbeat brings it back.
+        if (status == StatusCode.Unavailable)
+            _registry.MarkDown(_member, $"store failed: {detail}");
+        foreach (var batch in waiting)
+            Complete(batch, "error", stored: null);
+        stream.Call.Dispose();
+    }
+
+    /// <summary>Answers every SET in the batch (stored: how many items the member holds, in order; null = none).</summary>
+    private void Complete(Batch batch, string outcome, int? stored)
+    {
+        batch.Timeout?.Dispose();
+        for (var i = 0; i < batch.Items.Count; i++)
+            batch.Items[i].Done.TrySetResult(stored is { } n && i < n);
+        if (outcome != "ok")
+            batch.Activity?.SetStatus(ActivityStatusCode.Error);
+        batch.Activity?.Dispose();
+        LeaderMetrics.ReplicaCall(_member.MetricName, "store_batch", outcome, batch.Started, batch.Items.Count);
+        _slots.Release();
+    }
+
+    private Activity? StartBatchActivity(List<Pending> items)
+    {
+        var previous = Activity.Current;
+        var activity = LeaderTelemetry.Source.StartActivity(
+            ActivityKind.Client, items[0].Trace, [new("tolerex.member", _member.MetricName), new("tolerex.batch.copies", items.Count)],
+            [.. items.Skip(1).Where(p => p.Trace != default).Select(p => new ActivityLink(p.Trace))], name: "StoreBatch");
+        Activity.Current = previous; // ends when the reply arrives, on another flow
+        return activity;
+    }
 
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
         await _loop.ConfigureAwait(false);
+        StoreStream? stream;
+        lock (_lock)
+            stream = _stream;
+        if (stream is not null)
+            Break(stream, new RpcException(new Status(StatusCode.Cancelled, "leader shutting down")));
     }
 
     private sealed class Pending(StoreRequest request, ActivityContext trace)
@@ -129,6 +224,60 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Store batch of {Count} on {Member} failed: {Status} {Detail}")]
-    private static partial void LogBatchFailed(ILogger logger, int count, string member, StatusCode status, string detail);
+    private sealed class Batch(List<Pending> items, long started, Activity? activity)
+    {
+        public List<Pending> Items { get; } = items;
+        public long Started { get; } = started;
+        public Activity? Activity { get; } = activity;
+        public Timer? Timeout { get; set; }
+    }
+
+    /// <summary>One StoreStream call and the batches waiting for their replies on it.</summary>
+    private sealed class StoreStream(Storage.StorageClient client, AsyncDuplexStreamingCall<StoreBatchRequest, StoreBatchReply> call)
+    {
+        private readonly Dictionary<long, Batch> _waiting = [];
+
+        public Storage.StorageClient Client { get; } = client;
+        public AsyncDuplexStreamingCall<StoreBatchRequest, StoreBatchReply> Call { get; } = call;
+        public bool Broken { get; private set; }
+
+        public void Track(long sequence, Batch batch)
+        {
+            lock (_waiting)
+            {
+                if (Broken)
+                    throw new RpcException(new Status(StatusCode.Unavailable, "store stream broken"));
+                _waiting[sequence] = batch;
+            }
+        }
+
+        public bool Contains(long sequence)
+        {
+            lock (_waiting)
+                return _waiting.ContainsKey(sequence);
+        }
+
+        public Batch? Take(long sequence)
+        {
+            lock (_waiting)
+                return _waiting.Remove(sequence, out var batch) ? batch : null;
+        }
+
+        /// <summary>Marks the stream broken and hands over what was waiting; null if it was broken already.</summary>
+        public List<Batch>? BreakAndTakeAll()
+        {
+            lock (_waiting)
+            {
+                if (Broken)
+                    return null;
+                Broken = true;
+                var all = _waiting.Values.ToList();
+                _waiting.Clear();
+                return all;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Store stream to {Member} failed with {Count} batches waiting: {Status} {Detail}")]
+    private static partial void LogStreamFailed(ILogger logger, int count, string member, StatusCode status, string detail);
 }

@@ -81,6 +81,37 @@ public sealed class MutualTlsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_store_stream_is_served_to_the_leader_identity_only()
+    {
+        using (var leader = Channel(MemberAddress, Identity(NodeRole.Leader, "leader")))
+        {
+            using var call = new V1.Storage.StorageClient(leader).StoreStream(cancellationToken: Ct);
+            await call.RequestStream.WriteAsync(new StoreBatchRequest { Sequence = 7, Items = { Copy(44), Copy(45) } }, Ct);
+            Assert.True(await call.ResponseStream.MoveNext(Ct));
+            Assert.Equal((7L, 2, false), (call.ResponseStream.Current.Sequence, call.ResponseStream.Current.HeldVersions.Count, call.ResponseStream.Current.Failed));
+            await call.RequestStream.CompleteAsync();
+            Assert.False(await call.ResponseStream.MoveNext(Ct));
+        }
+
+        foreach (var caller in new[] { Identity(NodeRole.Client, "client"), Identity(NodeRole.Member, "member-b") })
+        {
+            using var channel = Channel(MemberAddress, caller);
+            using var call = new V1.Storage.StorageClient(channel).StoreStream(cancellationToken: Ct);
+            try
+            {
+                await call.RequestStream.WriteAsync(new StoreBatchRequest { Sequence = 1, Items = { Copy(46) } }, Ct);
+            }
+            catch (RpcException)
+            {
+                // Refused before the write went out; the status is read below.
+            }
+
+            var refused = await Assert.ThrowsAsync<RpcException>(async () => await call.ResponseStream.MoveNext(Ct));
+            Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        }
+    }
+
+    [Fact]
     public async Task Plaintext_and_wrong_ca_callers_are_refused_by_member_and_leader()
     {
         // Callers that trust our CA (so the failure is the server's refusal, not theirs) but hold a

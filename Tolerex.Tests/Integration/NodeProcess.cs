@@ -24,6 +24,13 @@ public sealed class NodeProcess : IAsyncDisposable
 
     public bool HasExited => _process.HasExited;
 
+    /// <summary>SIGSTOP (true) or SIGCONT (false): a stopped process keeps its connections open but never answers.</summary>
+    public void Freeze(bool stop)
+    {
+        using var kill = Process.Start("kill", [stop ? "-STOP" : "-CONT", $"{_process.Id}"])!;
+        kill.WaitForExit();
+    }
+
     /// <summary>Peak resident memory of the process so far (Linux VmHWM), in bytes.</summary>
     public long PeakResidentBytes()
     {

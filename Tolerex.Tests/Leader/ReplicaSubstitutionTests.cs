@@ -86,6 +86,45 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_copy_on_a_member_that_stops_answering_moves_to_another_after_the_store_timeout()
+    {
+        // A third live member, least loaded, so it takes a copy of every SET; its store stream is opened by
+        // the first SET, then the process is frozen: the connection stays up, nothing is ever answered.
+        var port = NodeProcess.FreePort();
+        var frozen = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, "frozen")],
+            new Dictionary<string, string>
+            {
+                ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
+                ["Tolerex__Member__Name"] = "frozen",
+                ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
+            });
+        _members.Add(frozen);
+        await frozen.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
+        var member = await RegisterAsync($"localhost:{port}", "frozen", new MemberLoad());
+        Assert.True(await _coordinator.SetAsync(50, ByteString.CopyFromUtf8("before")));
+        Assert.True(_index.TryGet(50, out var first) && first.Replicas.Contains(member));
+
+        frozen.Freeze(true);
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.True(await _coordinator.SetAsync(51, ByteString.CopyFromUtf8("after")).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            // After the store timeout, not before it, and not only when HTTP/2 keep-alive gives up (15 s).
+            Assert.True(clock.Elapsed >= _options.StoreTimeout - TimeSpan.FromMilliseconds(200) && clock.Elapsed < _options.StoreTimeout + TimeSpan.FromSeconds(4),
+                $"answered after {clock.Elapsed}");
+            Assert.True(_index.TryGet(51, out var entry));
+            Assert.Equal(2, entry.Replicas.Length);
+            Assert.DoesNotContain(member, entry.Replicas);
+            var read = await _coordinator.GetAsync(51);
+            Assert.Equal((ReadStatus.Found, "after"), (read.Status, read.Payload!.ToStringUtf8()));
+        }
+        finally
+        {
+            frozen.Freeze(false);
+        }
+    }
+
+    [Fact]
     public async Task One_set_is_one_trace_with_a_span_per_copy_and_the_batch_call_under_it()
     {
         var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
