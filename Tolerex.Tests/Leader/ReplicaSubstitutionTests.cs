@@ -56,20 +56,24 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         // Lowest load and lowest address: least_loaded picks it first for every SET.
         _dead = await RegisterAsync($"127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
         for (var i = 0; i < 2; i++)
-        {
-            var port = NodeProcess.FreePort();
-            // No leader exists here; the members keep retrying registration, which is fine for this test.
-            var member = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, $"m{i}")],
-                new Dictionary<string, string>
-                {
-                    ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
-                    ["Tolerex__Member__Name"] = $"live{i}",
-                    ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
-                });
-            _members.Add(member);
-            await member.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
-            await RegisterAsync($"localhost:{port}", $"live{i}", new MemberLoad { MessagesHeld = 1000 });
-        }
+            await StartMemberAsync($"live{i}", new MemberLoad { MessagesHeld = 1000 });
+    }
+
+    /// <summary>A real member process, registered with this test's leader side under <paramref name="load"/>.</summary>
+    private async Task<(NodeProcess Process, Tolerex.Leader.Membership.Member Member)> StartMemberAsync(string name, MemberLoad load)
+    {
+        var port = NodeProcess.FreePort();
+        // No leader exists here; the members keep retrying registration, which is fine for these tests.
+        var process = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, name)],
+            new Dictionary<string, string>
+            {
+                ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
+                ["Tolerex__Member__Name"] = name,
+                ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
+            });
+        _members.Add(process);
+        await process.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
+        return (process, await RegisterAsync($"localhost:{port}", name, load));
     }
 
     [Fact]
@@ -90,17 +94,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     {
         // A third live member, least loaded, so it takes a copy of every SET; its store stream is opened by
         // the first SET, then the process is frozen: the connection stays up, nothing is ever answered.
-        var port = NodeProcess.FreePort();
-        var frozen = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, "frozen")],
-            new Dictionary<string, string>
-            {
-                ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
-                ["Tolerex__Member__Name"] = "frozen",
-                ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
-            });
-        _members.Add(frozen);
-        await frozen.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
-        var member = await RegisterAsync($"localhost:{port}", "frozen", new MemberLoad());
+        var (frozen, member) = await StartMemberAsync("frozen", new MemberLoad());
         Assert.True(await _coordinator.SetAsync(50, ByteString.CopyFromUtf8("before")));
         Assert.True(_index.TryGet(50, out var first) && first.Replicas.Contains(member));
 
