@@ -169,23 +169,12 @@ internal sealed partial class IndexLog : IAsyncDisposable
         await _checkpoint.ConfigureAwait(false);
         if (_log is not null)
         {
-            try
-            {
-                _space?.Trim(_log, _logLength);
-            }
-            catch (IOException)
-            {
-                // Only tidiness is lost: recovery reads the zeros as the end of the log.
-            }
-
+            _space?.TrimOnClose(_log, _logLength);
             _log.Dispose();
         }
     }
 
-    private Preallocation? NewSpace(long allocated) =>
-        _options.IndexPreallocateBytes > 0 && _options.Durability == Durability.Fsync
-            ? new Preallocation(_options.IndexPreallocateBytes) { Allocated = allocated }
-            : null;
+    private Preallocation? NewSpace(long allocated) => Preallocation.For(_options.IndexPreallocateBytes, _options.Durability, allocated);
 
     private string LogPath(int number) => Path.Combine(Directory, number.ToString("D10", System.Globalization.CultureInfo.InvariantCulture) + LogSuffix);
 

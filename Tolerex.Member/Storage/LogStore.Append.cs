@@ -178,7 +178,7 @@ internal sealed partial class LogStore
 
         var number = Interlocked.Increment(ref _lastSegment);
         var path = PathOf(number);
-        var segment = new Segment(number, path, _fs.Open(path)) { Space = NewSpace(0) };
+        var segment = new Segment(number, path, _fs.Open(path)) { Space = Preallocation.For(_options.PreallocateBytes, _options.Durability, 0) };
         try
         {
             _fs.SyncDirectory(Directory);
@@ -192,9 +192,6 @@ internal sealed partial class LogStore
         _segments[number] = segment;
         _active = segment;
     }
-
-    private Preallocation? NewSpace(long allocated) =>
-        _options.PreallocateBytes > 0 && _options.Durability == Durability.Fsync ? new Preallocation(_options.PreallocateBytes) { Allocated = allocated } : null;
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Directory}: could not seal the active segment for compaction; writes continue into it")]
     private static partial void LogCompactionNotStarted(ILogger logger, string directory, Exception exception);

@@ -45,7 +45,7 @@ internal sealed partial class LogStore
         if (numbers.Count > 0 && _segments[numbers[^1]].Length < _options.SegmentBytes)
         {
             _active = _segments[numbers[^1]];
-            _active.Space = NewSpace(_active.File.Length);
+            _active.Space = Preallocation.For(_options.PreallocateBytes, _options.Durability, _active.File.Length);
         }
         else
         {

@@ -155,15 +155,7 @@ internal sealed partial class LogStore : IMessageStore
         {
             await _writer.ConfigureAwait(false);
             await _compaction.ConfigureAwait(false);
-            try
-            {
-                _active?.Space?.Trim(_active.File, _active.Length);
-            }
-            catch (IOException)
-            {
-                // Only tidiness is lost: recovery reads the zeros as the segment's clean end.
-            }
-
+            _active?.Space?.TrimOnClose(_active.File, _active.Length);
             // Fsync mode synced every group already; in os mode nothing was, so a clean shutdown makes the
             // acknowledged writes durable before the handles close.
             if (_options.Durability == Durability.Os)
