@@ -24,14 +24,7 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
         // A child of the gRPC server span (and so of the leader's StoreBatch call, through traceparent).
         using var activity = MemberTelemetry.Source.StartActivity("append and fsync");
         activity?.SetTag("tolerex.batch.copies", request.Items.Count);
-        // Queue every item before awaiting any, so the whole batch lands in one group commit.
-        var pending = new Task<long>[request.Items.Count];
-        for (var i = 0; i < pending.Length; i++)
-        {
-            var item = request.Items[i];
-            pending[i] = store.StoreAsync(item.Id, item.Version, item.Payload.Memory, CancellationToken.None).AsTask();
-        }
-
+        var pending = Queue(request);
         var reply = new StoreBatchReply();
         try
         {
@@ -64,14 +57,7 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
             {
                 var started = Stopwatch.GetTimestamp();
                 var activity = StartBatchActivity(request);
-                var pending = new Task<long>[request.Items.Count];
-                for (var i = 0; i < pending.Length; i++)
-                {
-                    var item = request.Items[i];
-                    pending[i] = store.StoreAsync(item.Id, item.Version, item.Payload.Memory, CancellationToken.None).AsTask();
-                }
-
-                queued.Writer.TryWrite(new QueuedBatch(request.Sequence, pending, started, activity));
+                queued.Writer.TryWrite(new QueuedBatch(request.Sequence, Queue(request), started, activity));
             }
         }
         finally
@@ -128,6 +114,20 @@ internal sealed class StorageService(IMessageStore store) : Protocol.V1.Storage.
         activity?.SetTag("tolerex.batch.copies", request.Items.Count);
         Activity.Current = previous; // the span ends in AnswerAsync; the read loop must not carry it on
         return activity;
+    }
+
+    /// <summary>Queues every item of a batch before anything awaits, so the whole batch lands in one group
+    /// commit. Not cancelled by the caller once queued: a copy that reaches the log stays durable.</summary>
+    private Task<long>[] Queue(StoreBatchRequest request)
+    {
+        var pending = new Task<long>[request.Items.Count];
+        for (var i = 0; i < pending.Length; i++)
+        {
+            var item = request.Items[i];
+            pending[i] = store.StoreAsync(item.Id, item.Version, item.Payload.Memory, CancellationToken.None).AsTask();
+        }
+
+        return pending;
     }
 
     private sealed record QueuedBatch(long Sequence, Task<long>[] Pending, long Started, Activity? Activity);
