@@ -64,12 +64,11 @@ internal sealed class LineConnection : IAsyncDisposable
 
     private async Task HandshakeAsync(string? password, ICollection<string>? banner, CancellationToken cancellationToken)
     {
-        var connection = this;
-        await connection.SendAsync("PROMPT OFF\r\n"u8.ToArray(), cancellationToken);
+        await SendAsync("PROMPT OFF\r\n"u8.ToArray(), cancellationToken);
         // The banner (if any) ends with the prompt, so the OK arrives on the prompt's line.
         while (true)
         {
-            var line = connection.Line(await connection.ReadLineAsync(cancellationToken));
+            var line = Line(await ReadLineAsync(cancellationToken));
             if (line.EndsWith(HaToKuSeText.Ok[..^2]))
                 break;
             banner?.Add(Encoding.UTF8.GetString(line));
@@ -77,8 +76,8 @@ internal sealed class LineConnection : IAsyncDisposable
 
         if (password is not null)
         {
-            await connection.SendAsync(Encoding.UTF8.GetBytes($"AUTH {password}\r\n"), cancellationToken);
-            var reply = connection.LineText(await connection.ReadLineAsync(cancellationToken));
+            await SendAsync(Encoding.UTF8.GetBytes($"AUTH {password}\r\n"), cancellationToken);
+            var reply = LineText(await ReadLineAsync(cancellationToken));
             if (reply != "OK")
                 throw new IOException($"AUTH refused: {reply}");
         }
