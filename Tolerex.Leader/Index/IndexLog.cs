@@ -58,6 +58,19 @@ internal sealed partial class IndexLog : IAsyncDisposable
     public Task<bool> PutAsync(long id, long version, Member[] replicas) =>
         Enqueue(new Change(new IndexRecord(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number)), replicas));
 
+    /// <summary>
+    /// Durably records a write whose copies are still being stored, without applying it: the SET applies it
+    /// with <see cref="Publish"/> once its copies are acknowledged. A record whose copies never got stored (a
+    /// failed SET, or a crash mid-SET) is applied by recovery like any other; reads then fall back (see
+    /// ReplicationCoordinator.GetAsync).
+    /// </summary>
+    public Task<bool> RecordAsync(long id, long version, Member[] replicas) =>
+        Enqueue(new Change(new IndexRecord(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number)), replicas, Apply: false));
+
+    /// <summary>Applies a write recorded durably by <see cref="RecordAsync"/>; false when a newer version was already indexed.</summary>
+    public bool Publish(long id, long version, Member[] replicas) =>
+        _index.Put(id, new IndexEntry(version, _index.Intern(replicas)));
+
     /// <summary>Durably records a delete, then applies it; false when the id was absent or rewritten by a newer version.</summary>
     public Task<bool> DeleteAsync(long id, long version) =>
         Enqueue(new Change(new IndexRecord(IndexRecordKind.Delete, id, version), null));
@@ -118,7 +131,7 @@ internal sealed partial class IndexLog : IAsyncDisposable
             }
 
             foreach (var change in group)
-                change.Done.TrySetResult(Apply(change.Record, change.Replicas));
+                change.Done.TrySetResult(!change.Apply || Apply(change.Record, change.Replicas));
 
             if (checkpointNow is not null || _sinceCheckpoint >= _options.CheckpointBytes)
                 StartCheckpoint();
@@ -178,7 +191,7 @@ internal sealed partial class IndexLog : IAsyncDisposable
 
     private string LogPath(int number) => Path.Combine(Directory, number.ToString("D10", System.Globalization.CultureInfo.InvariantCulture) + LogSuffix);
 
-    private sealed record Change(IndexRecord Record, Member[]? Replicas)
+    private sealed record Change(IndexRecord Record, Member[]? Replicas, bool Apply = true)
     {
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

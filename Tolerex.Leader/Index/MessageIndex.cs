@@ -36,7 +36,10 @@ internal sealed class MessageIndex
     /// <summary>One shared array per distinct replica list: with N members there are few of them.</summary>
     public Member[] Intern(Member[] replicas) => _replicaSets.GetOrAdd(replicas, replicas);
 
-    /// <summary>Records an acknowledged write; false when a newer version is already indexed.</summary>
+    /// <summary>
+    /// Records an acknowledged write; false when a newer version is already indexed. The same version with
+    /// other replicas replaces them: a SET whose copy moved to a substitute records its final replicas last.
+    /// </summary>
     public bool Put(long id, IndexEntry entry)
     {
         while (true)
@@ -48,7 +51,7 @@ internal sealed class MessageIndex
                 continue;
             }
 
-            if (current.Version >= entry.Version)
+            if (current.Version > entry.Version || (current.Version == entry.Version && ReferenceEquals(current.Replicas, entry.Replicas)))
                 return false;
             if (_entries.TryUpdate(id, entry, current))
                 break;

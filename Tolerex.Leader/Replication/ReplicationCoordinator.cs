@@ -26,6 +26,7 @@ internal sealed partial class ReplicationCoordinator(
 {
     // Lazy: GetOrAdd may run its factory twice under a race, and a writer starts a task.
     private readonly ConcurrentDictionary<Member, Lazy<ReplicaWriter>> _writers = new();
+    private readonly WritesInFlight _writes = new();
 
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
     public async Task<bool> SetAsync(long id, ByteString payload)
@@ -38,10 +39,28 @@ internal sealed partial class ReplicationCoordinator(
             return false;
         }
 
+        _writes.Enter(id);
+        try
+        {
+            return await StoreAndIndexAsync(id, payload, need).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writes.Exit(id);
+        }
+    }
+
+    private async Task<bool> StoreAndIndexAsync(long id, ByteString payload, int need)
+    {
         var request = new StoreRequest { Id = id, Version = clock.Next(), Payload = payload };
         // Every member this SET has used, also the exclusion list for substitutes (so one list serves both).
         var tried = new List<Member>(need + 1);
         placement.Reserve(need, tried, tried);
+        var placed = tried.ToArray();
+        // The index record is made durable while the copies are stored, not after them: a SET waits for one
+        // fsync instead of two in a row, and the SETs waiting meanwhile share the groups on members and here.
+        // It is applied (visible to GET) only once the copies are acknowledged.
+        var record = indexLog.RecordAsync(id, request.Version, placed);
         var pending = new List<Task<(Member Member, bool Stored)>>(tried.Count);
         foreach (var member in tried)
             pending.Add(StoreOnAsync(member, request));
@@ -69,21 +88,38 @@ internal sealed partial class ReplicationCoordinator(
             }
         }
 
+        try
+        {
+            await record.ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            // The copies may exist but the index cannot name them durably: not acknowledged.
+            LogIndexFailed(logger, id, e);
+            return false;
+        }
+
         if (acked.Count < need)
         {
             LogSetFailed(logger, id, acked.Count, need);
             return false;
         }
 
-        // Acknowledged only once the index record is durable. A false result means a newer SET of this id
-        // was indexed first; this write is then simply older, and still acknowledged.
+        // A false result means a newer SET of this id was indexed first; this write is then simply older, and
+        // still acknowledged.
+        if (tried.Count == need)
+        {
+            indexLog.Publish(id, request.Version, placed);
+            return true;
+        }
+
+        // A copy moved: the durable record must name the members that hold it, before the acknowledgement.
         try
         {
             await indexLog.PutAsync(id, request.Version, acked.ToArray()).ConfigureAwait(false);
         }
         catch (IOException e)
         {
-            // The copies exist but the index cannot name them durably: not acknowledged.
             LogIndexFailed(logger, id, e);
             return false;
         }
@@ -97,9 +133,22 @@ internal sealed partial class ReplicationCoordinator(
     /// </summary>
     public async Task<bool> DeleteAsync(long id)
     {
-        if (!index.TryGet(id, out var entry))
+        if (!index.TryGet(id, out _))
             return false;
         var version = clock.Next();
+        // SETs of this id that began earlier have lower versions: their records go to the log before this
+        // DEL's, as their effects reach memory before it (see WritesInFlight). Bounded by their own timeouts.
+        try
+        {
+            await _writes.WhenIdle(id).WaitAsync(2 * options.StoreTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            LogDeleteDidNotWait(logger, id);
+        }
+
+        if (!index.TryGet(id, out var entry))
+            return false;
         if (!await indexLog.DeleteAsync(id, version).ConfigureAwait(false))
         {
             // Deleted concurrently (absent: NOT_FOUND), or rewritten by a SET that came after this DEL (the
@@ -161,34 +210,84 @@ internal sealed partial class ReplicationCoordinator(
 
         // Replicas believed alive first, in index order; those marked down only as a last resort,
         // in case the mark is stale.
+        var answered = 0;
+        (long Version, ByteString Payload)? best = null;
         for (var pass = 0; pass < 2; pass++)
         {
             foreach (var replica in entry.Replicas)
             {
                 if (replica.Alive != (pass == 0))
                     continue;
-                var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                try
+                var reply = await RetrieveAsync(replica, id, entry.Version).ConfigureAwait(false);
+                if (reply is { Found: true } r && r.Version >= entry.Version)
+                    return new ReadResult(ReadStatus.Found, r.Payload);
+                if (reply is not null)
                 {
-                    var reply = await replica.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout).ConfigureAwait(false);
-                    var current = reply.Found && reply.Version >= entry.Version;
-                    LeaderMetrics.ReplicaCall(replica.MetricName, "retrieve", current ? "ok" : "stale", started);
-                    if (current)
-                        return new ReadResult(ReadStatus.Found, reply.Payload);
-                    LogStaleReplica(logger, id, replica.Address, reply.Found ? reply.Version : 0, entry.Version);
-                }
-                catch (RpcException e)
-                {
-                    LeaderMetrics.ReplicaCall(replica.MetricName, "retrieve", "error", started);
-                    OnCallFailed(replica, e, "retrieve", id);
+                    answered++;
+                    if (reply.Found && reply.Version > (best?.Version ?? 0))
+                        best = (reply.Version, reply.Payload);
                 }
 
                 LeaderMetrics.ReadFailedOver();
             }
         }
 
+        // Every indexed replica answered, and none holds the indexed version: that write was never acknowledged
+        // (its record was made durable alongside the copies, then the SET failed or the leader crashed, and
+        // recovery brought the record back). The newest acknowledged version is elsewhere, or nowhere.
+        if (answered == entry.Replicas.Length)
+            return await FallBackAsync(id, entry, best).ConfigureAwait(false);
+
         LogReadUnavailable(logger, id, entry.Replicas.Length);
         return ReadResult.Unavailable;
+    }
+
+    /// <summary>
+    /// Asks every other member for <paramref name="id"/> and serves the newest version found. An acknowledged
+    /// version is held by Tolerance members, so while fewer than Tolerance members fail to answer, one of its
+    /// holders has answered: the newest version found is at least as new (and "none" means there is none).
+    /// </summary>
+    private async Task<ReadResult> FallBackAsync(long id, IndexEntry entry, (long Version, ByteString Payload)? best)
+    {
+        LeaderMetrics.ReadFellBack();
+        var others = registry.All.Where(m => !entry.Replicas.Contains(m)).ToArray();
+        var replies = await Task.WhenAll(others.Select(m => RetrieveAsync(m, id, entry.Version))).ConfigureAwait(false);
+        foreach (var reply in replies)
+        {
+            if (reply is { Found: true } r && r.Version > (best?.Version ?? 0))
+                best = (r.Version, r.Payload);
+        }
+
+        var silent = replies.Count(r => r is null);
+        if (silent >= options.Tolerance)
+        {
+            LogReadUnavailable(logger, id, entry.Replicas.Length);
+            return ReadResult.Unavailable;
+        }
+
+        LogFellBack(logger, id, entry.Version, best?.Version ?? 0);
+        return best is { } found ? new ReadResult(ReadStatus.Found, found.Payload) : ReadResult.NotFound;
+    }
+
+    /// <summary>One read attempt on one member; null when it did not answer.</summary>
+    private async Task<RetrieveReply?> RetrieveAsync(Member member, long id, long indexed)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout).ConfigureAwait(false);
+            var current = reply.Found && reply.Version >= indexed;
+            LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", current ? "ok" : "stale", started);
+            if (!current)
+                LogStaleReplica(logger, id, member.Address, reply.Found ? reply.Version : 0, indexed);
+            return reply;
+        }
+        catch (RpcException e)
+        {
+            LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", "error", started);
+            OnCallFailed(member, e, "retrieve", id);
+            return null;
+        }
     }
 
     private void OnCallFailed(Member member, RpcException e, string operation, long id)
@@ -217,6 +316,12 @@ internal sealed partial class ReplicationCoordinator(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Member} has version {Held} of id={Id}, index has {Indexed}; trying the next")]
     private static partial void LogStaleReplica(ILogger logger, long id, string member, long held, long indexed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DEL id={Id}: a SET of this id is still in flight after twice the store timeout; deleting anyway")]
+    private static partial void LogDeleteDidNotWait(ILogger logger, long id);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "GET id={Id}: no replica holds indexed version {Indexed} (a SET that was never acknowledged); served version {Served} from a full read (0 = none)")]
+    private static partial void LogFellBack(ILogger logger, long id, long indexed, long served);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "No replica of id={Id} answered ({Replicas} indexed)")]
     private static partial void LogReadUnavailable(ILogger logger, long id, int replicas);

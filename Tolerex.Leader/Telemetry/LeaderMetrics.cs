@@ -24,6 +24,7 @@ internal static class LeaderMetrics
     // alerts show 0 rather than "no data".
     private static long _substitutions;
     private static long _readFailovers;
+    private static long _readFallbacks;
     public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("tolerex.leader.connections", "{connection}",
         "Open HaToKuSe client connections");
     private static long _refusedConnections;
@@ -33,6 +34,9 @@ internal static class LeaderMetrics
 
     /// <summary>A GET replica attempt did not return the value (failed, timed out or stale); the next replica is asked.</summary>
     public static void ReadFailedOver() => Interlocked.Increment(ref _readFailovers);
+
+    /// <summary>No indexed replica held the indexed version (a SET never acknowledged), so every member was asked.</summary>
+    public static void ReadFellBack() => Interlocked.Increment(ref _readFallbacks);
 
     /// <summary>A HaToKuSe connection was refused (over MaxConnections).</summary>
     public static void ConnectionRefused() => Interlocked.Increment(ref _refusedConnections);
@@ -68,6 +72,8 @@ internal static class LeaderMetrics
             "Copies moved to another member because the first choice failed");
         Meter.CreateObservableCounter("tolerex.leader.read.failovers", () => Volatile.Read(ref _readFailovers), "{attempt}",
             "GET replica attempts that did not return the value (failed, timed out or stale), so the next replica was asked");
+        Meter.CreateObservableCounter("tolerex.leader.read.fallbacks", () => Volatile.Read(ref _readFallbacks), "{read}",
+            "GETs whose indexed replicas all lacked the indexed version (a SET never acknowledged), answered from every member");
         Meter.CreateObservableCounter("tolerex.leader.connections.refused", () => Volatile.Read(ref _refusedConnections), "{connection}",
             "HaToKuSe connections refused (over MaxConnections)");
     }

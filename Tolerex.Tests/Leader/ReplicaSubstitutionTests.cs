@@ -158,6 +158,74 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.Contains(batches, b => b.TraceId == trace && copies.Any(c => c.SpanId == b.ParentSpanId));
     }
 
+    /// <summary>The index as a restarted leader would recover it from this test's data directory.</summary>
+    private async Task<MessageIndex> RecoverIndexAsync()
+    {
+        await _log.DisposeAsync();
+        var recovered = new MessageIndex();
+        _log = new IndexLog(recovered, _registry, _options, NullLogger<IndexLog>.Instance);
+        _log.Open();
+        return recovered;
+    }
+
+    [Fact]
+    public async Task A_moved_copy_is_named_by_the_durable_index_not_only_in_memory()
+    {
+        // The SET's record names its first placement (the dead member); the acknowledgement waits for a second
+        // record that names the substitute.
+        Assert.True(await _coordinator.SetAsync(46, ByteString.CopyFromUtf8("moved")));
+        Assert.True((await RecoverIndexAsync()).TryGet(46, out var entry));
+        Assert.Equal(2, entry.Replicas.Length);
+        Assert.DoesNotContain(_dead, entry.Replicas);
+    }
+
+    [Fact]
+    public async Task A_read_of_a_version_no_replica_holds_falls_back_to_the_newest_acknowledged_one()
+    {
+        // A SET's index record is durable before its copies are stored; after a crash mid-SET (or a failed
+        // SET) recovery brings back a record whose copies do not exist. Such a record is made here directly.
+        Assert.True(await _coordinator.SetAsync(60, ByteString.CopyFromUtf8("acknowledged")));
+        Assert.True(_index.TryGet(60, out var entry));
+        Assert.True(await _log.PutAsync(60, entry.Version + 1_000, entry.Replicas));
+        var read = await _coordinator.GetAsync(60);
+        Assert.Equal((ReadStatus.Found, "acknowledged"), (read.Status, read.Payload!.ToStringUtf8()));
+
+        // A fresh id whose only SET never stored anything: no member holds it, and only the dead one (fewer
+        // than Tolerance) is silent, so it does not exist.
+        var live = _registry.All.Where(m => m != _dead).ToArray();
+        Assert.True(await _log.PutAsync(61, entry.Version + 2_000, live));
+        Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(61)).Status);
+
+        // With Tolerance members silent, the holders of an acknowledged version may be among them: no answer.
+        await RegisterAsync($"127.0.0.1:{NodeProcess.FreePort()}", "dead2", new MemberLoad());
+        Assert.Equal(ReadStatus.Unavailable, (await _coordinator.GetAsync(61)).Status);
+    }
+
+    [Fact]
+    public async Task A_del_racing_a_slow_set_of_the_same_id_is_ordered_after_it_in_memory_and_on_disk()
+    {
+        var (frozen, member) = await StartMemberAsync("frozen", new MemberLoad());
+        Assert.True(await _coordinator.SetAsync(70, ByteString.CopyFromUtf8("first")));
+        Assert.True(_index.TryGet(70, out var first) && first.Replicas.Contains(member));
+
+        frozen.Freeze(true);
+        try
+        {
+            // The SET waits the store timeout for the frozen member, then moves that copy; the DEL starts
+            // meanwhile, so it is the later of the two, and must win both now and after a restart.
+            var set = _coordinator.SetAsync(70, ByteString.CopyFromUtf8("second"));
+            var del = _coordinator.DeleteAsync(70);
+            Assert.True(await set.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            Assert.True(await del.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(70)).Status);
+            Assert.False((await RecoverIndexAsync()).TryGet(70, out _));
+        }
+        finally
+        {
+            frozen.Freeze(false);
+        }
+    }
+
     [Fact]
     public async Task With_fewer_reachable_members_than_tolerance_the_set_is_refused_not_acknowledged()
     {
