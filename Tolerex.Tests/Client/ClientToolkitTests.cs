@@ -108,26 +108,13 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
     [Fact]
     public async Task The_client_process_writes_csv_to_stdout_and_no_terminal_codes_when_redirected()
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "tolerex.dll"), "--addr", $"{cluster.Host}:{cluster.Port}", "--csv", "--id", "proc", "--offset", "53000" })
-            info.ArgumentList.Add(a);
-        using var process = Process.Start(info)!;
-        await process.StandardInput.WriteAsync("300 SET redirected\nGET 53300\n");
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync(Ct);
-        var stderr = process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(60), Ct);
-        Assert.Equal(0, process.ExitCode);
-        var rows = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var (exit, stdout, log) = await TestEnvironment.RunAsync(TestEnvironment.DotnetHost,
+            [TestEnvironment.Beside("tolerex.dll"), "--addr", $"{cluster.Host}:{cluster.Port}", "--csv", "--id", "proc", "--offset", "53000"],
+            TimeSpan.FromSeconds(60), stdin: "300 SET redirected\nGET 53300\n");
+        Assert.Equal(0, exit);
+        var rows = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(CsvLog.Header, rows[0]);
         Assert.Equal("300", Fields(rows.Single(r => r.Contains(",BULK_SET,", StringComparison.Ordinal)))[3]);
-        var log = await stderr;
         Assert.Contains("redirected_53300", log, StringComparison.Ordinal); // replies go to stderr with --csv
         Assert.DoesNotContain('\u001b', log); // no progress bar or colour codes into a file
     }
@@ -141,15 +128,9 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         await File.WriteAllTextAsync(input, "5000 SET on-a-terminal\n", Ct);
         try
         {
-            var client = $"dotnet {Path.Combine(AppContext.BaseDirectory, "tolerex.dll")} --addr {cluster.Host}:{cluster.Port} --offset 56000 --flush 100 < {input}";
-            var info = new ProcessStartInfo(script) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "-q", "-e", "-c", client, "/dev/null" })
-                info.ArgumentList.Add(a);
-            using var process = Process.Start(info)!;
-            var output = process.StandardOutput.ReadToEndAsync(Ct);
-            await process.WaitForExitAsync(Ct).WaitAsync(TimeSpan.FromSeconds(120), Ct);
-            var text = await output;
-            Assert.Equal(0, process.ExitCode);
+            var client = $"{TestEnvironment.DotnetHost} {TestEnvironment.Beside("tolerex.dll")} --addr {cluster.Host}:{cluster.Port} --offset 56000 --flush 100 < {input}";
+            var (exit, text, _) = await TestEnvironment.RunAsync(script, ["-q", "-e", "-c", client, "/dev/null"], TimeSpan.FromSeconds(120));
+            Assert.Equal(0, exit);
             Assert.Contains("OK 5000 acknowledged", text, StringComparison.Ordinal);
             Assert.Contains("BULK_SET ×5000", text, StringComparison.Ordinal); // the bar's label
             Assert.Matches(@"\d+ SET/s", text);                                // its rate column

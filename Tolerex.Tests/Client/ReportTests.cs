@@ -93,14 +93,14 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
-    public void A_malformed_row_exits_1_with_file_and_line_and_writes_no_page()
+    public async Task A_malformed_row_exits_1_with_file_and_line_and_writes_no_page()
     {
         var csv = WriteCsv("bad.csv", new UnicodeEncoding(false, true),
             [AlphaRows[0], "2026-01-17T11:46:08.7+03:00,alpha,SET,three,300,3000,buffered,OK,100", "also bad"]);
         var output = Path.Combine(_dir.FullName, "out.html");
 
         // The real executable, so Program.cs's registration and the process's exit code and stderr are what is checked.
-        var (exit, stdout, stderr) = RunClient(TimeSpan.FromSeconds(60), "report", csv, "--output", output);
+        var (exit, stdout, stderr) = await RunClientAsync(TimeSpan.FromSeconds(60), "report", csv, "--output", output);
 
         Assert.Equal(1, exit);
         Assert.Equal("", stdout);
@@ -300,7 +300,7 @@ public sealed class ReportTests : IDisposable
     }
 
     [Fact]
-    public void The_page_renders_in_headless_chromium()
+    public async Task The_page_renders_in_headless_chromium()
     {
         // CI installs Chromium (.ci/run), so there the test always runs; elsewhere it needs the browser.
         var chromium = TestEnvironment.RequireTool("chromium", "chromium", "chromium-browser");
@@ -311,14 +311,14 @@ public sealed class ReportTests : IDisposable
         var png = Path.Combine(_dir.FullName, "report.png");
         var url = new Uri(output).AbsoluteUri;
 
-        var screenshot = Run(chromium, TimeSpan.FromSeconds(120), [.. ChromiumFlags("shot"), $"--screenshot={png}", "--window-size=1280,1600", url]);
+        var screenshot = await TestEnvironment.RunAsync(chromium, [.. ChromiumFlags("shot"), $"--screenshot={png}", "--window-size=1280,1600", url], TimeSpan.FromSeconds(120));
         Assert.True(screenshot.Exit == 0, $"chromium --screenshot exited {screenshot.Exit}: {screenshot.Stderr}");
         var bytes = File.ReadAllBytes(png);
         Assert.True(bytes.Length > 20_000, $"screenshot is only {bytes.Length} bytes");
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], bytes[..4]);
         Assert.Equal(1280, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(bytes.AsSpan(16, 4)));
 
-        var dom = Run(chromium, TimeSpan.FromSeconds(120), [.. ChromiumFlags("dom"), "--dump-dom", url]);
+        var dom = await TestEnvironment.RunAsync(chromium, [.. ChromiumFlags("dom"), "--dump-dom", url], TimeSpan.FromSeconds(120));
         Assert.True(dom.Exit == 0, $"chromium --dump-dom exited {dom.Exit}: {dom.Stderr}");
         var body = Text(dom.Stdout[dom.Stdout.IndexOf("<body", StringComparison.Ordinal)..]);
         Assert.Contains("Tolerex performance report", body);
@@ -362,33 +362,8 @@ public sealed class ReportTests : IDisposable
     private static (int, string, string) Trimmed((int Exit, string Stdout, string Stderr) r) => (r.Exit, r.Stdout.TrimEnd(), r.Stderr.TrimEnd());
 
     /// <summary>Runs the built client (tolerex.dll beside this test assembly) through the dotnet host.</summary>
-    private static (int Exit, string Stdout, string Stderr) RunClient(TimeSpan deadline, params string[] args) =>
-        Run(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", deadline, [typeof(ReportCommand).Assembly.Location, .. args]);
-
-    /// <summary>Runs a process to completion within <paramref name="deadline"/>, or kills it and fails.</summary>
-    private static (int Exit, string Stdout, string Stderr) Run(string file, TimeSpan deadline, string[] args)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(deadline);
-        // Both pipes are drained while waiting, so a chatty child cannot block on a full pipe.
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        try
-        {
-            process.WaitForExitAsync(timeout.Token).GetAwaiter().GetResult();
-            return (process.ExitCode, stdout.GetAwaiter().GetResult(), stderr.GetAwaiter().GetResult());
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{Path.GetFileName(file)} did not exit within {deadline.TotalSeconds} s");
-            throw;
-        }
-    }
-
+    private static Task<(int Exit, string Stdout, string Stderr)> RunClientAsync(TimeSpan deadline, params string[] args) =>
+        TestEnvironment.RunAsync(TestEnvironment.DotnetHost, [typeof(ReportCommand).Assembly.Location, .. args], deadline);
 
     /// <summary>The cells of the row for <paramref name="operation"/> in client <paramref name="client"/>'s table.</summary>
     private static string[] ClientRow(string html, string client, string operation)

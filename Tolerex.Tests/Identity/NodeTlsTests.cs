@@ -96,19 +96,12 @@ public sealed class NodeTlsTests : IDisposable
     }
 
     [Fact]
-    public void A_node_with_an_expired_certificate_exits_with_a_clear_message()
+    public async Task A_node_with_an_expired_certificate_exits_with_a_clear_message()
     {
         var (ca, certificate, key) = Files(PeerIdentity.Leader, DateTimeOffset.UtcNow.AddDays(-100), TimeSpan.FromDays(90));
-        using var leader = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("dotnet")
-        {
-            ArgumentList = { Path.Combine(AppContext.BaseDirectory, "Tolerex.Leader.dll") },
-            Environment = { ["Tolerex__Tls__CaCertificate"] = ca, ["Tolerex__Tls__Certificate"] = certificate, ["Tolerex__Tls__Key"] = key },
-            RedirectStandardError = true,
-            RedirectStandardOutput = true,
-        })!;
-        var error = leader.StandardError.ReadToEnd();
-        Assert.True(leader.WaitForExit(TimeSpan.FromSeconds(60)));
-        Assert.Equal(2, leader.ExitCode);
+        var (exit, _, error) = await TestEnvironment.RunAsync(TestEnvironment.DotnetHost, [TestEnvironment.Beside("Tolerex.Leader.dll")], TimeSpan.FromSeconds(60),
+            environment: new Dictionary<string, string> { ["Tolerex__Tls__CaCertificate"] = ca, ["Tolerex__Tls__Certificate"] = certificate, ["Tolerex__Tls__Key"] = key });
+        Assert.Equal(2, exit);
         Assert.Contains("expired on", error, StringComparison.Ordinal);
     }
 
