@@ -89,17 +89,30 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.Equal((ReadStatus.Found, "moved"), (read.Status, read.Payload!.ToStringUtf8()));
     }
 
-    [Fact]
-    public async Task A_copy_on_a_member_that_stops_answering_moves_to_another_after_the_store_timeout()
+    /// <summary>
+    /// A third live member, least loaded, so it takes a copy of every SET; its store stream is opened by a
+    /// first SET of <paramref name="id"/>, then the process is frozen (SIGSTOP) while <paramref name="whileFrozen"/>
+    /// runs: the connection stays up, nothing is ever answered.
+    /// </summary>
+    private async Task WhileAMemberIsFrozenAsync(long id, Func<Tolerex.Leader.Membership.Member, Task> whileFrozen)
     {
-        // A third live member, least loaded, so it takes a copy of every SET; its store stream is opened by
-        // the first SET, then the process is frozen: the connection stays up, nothing is ever answered.
         var (frozen, member) = await StartMemberAsync("frozen", new MemberLoad());
-        Assert.True(await _coordinator.SetAsync(50, ByteString.CopyFromUtf8("before")));
-        Assert.True(_index.TryGet(50, out var first) && first.Replicas.Contains(member));
-
+        Assert.True(await _coordinator.SetAsync(id, ByteString.CopyFromUtf8("before")));
+        Assert.True(_index.TryGet(id, out var first) && first.Replicas.Contains(member));
         frozen.Freeze(true);
         try
+        {
+            await whileFrozen(member);
+        }
+        finally
+        {
+            frozen.Freeze(false);
+        }
+    }
+
+    [Fact]
+    public Task A_copy_on_a_member_that_stops_answering_moves_to_another_after_the_store_timeout() =>
+        WhileAMemberIsFrozenAsync(50, async member =>
         {
             var clock = System.Diagnostics.Stopwatch.StartNew();
             Assert.True(await _coordinator.SetAsync(51, ByteString.CopyFromUtf8("after")).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
@@ -111,12 +124,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
             Assert.DoesNotContain(member, entry.Replicas);
             var read = await _coordinator.GetAsync(51);
             Assert.Equal((ReadStatus.Found, "after"), (read.Status, read.Payload!.ToStringUtf8()));
-        }
-        finally
-        {
-            frozen.Freeze(false);
-        }
-    }
+        });
 
     [Fact]
     public async Task One_set_is_one_trace_with_a_span_per_copy_and_the_batch_call_under_it()
@@ -202,14 +210,8 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_del_racing_a_slow_set_of_the_same_id_is_ordered_after_it_in_memory_and_on_disk()
-    {
-        var (frozen, member) = await StartMemberAsync("frozen", new MemberLoad());
-        Assert.True(await _coordinator.SetAsync(70, ByteString.CopyFromUtf8("first")));
-        Assert.True(_index.TryGet(70, out var first) && first.Replicas.Contains(member));
-
-        frozen.Freeze(true);
-        try
+    public Task A_del_racing_a_slow_set_of_the_same_id_is_ordered_after_it_in_memory_and_on_disk() =>
+        WhileAMemberIsFrozenAsync(70, async frozen =>
         {
             // The SET waits the store timeout for the frozen member, then moves that copy; the DEL starts
             // meanwhile, so it is the later of the two, and must win both now and after a restart.
@@ -219,12 +221,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
             Assert.True(await del.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
             Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(70)).Status);
             Assert.False((await RecoverIndexAsync()).TryGet(70, out _));
-        }
-        finally
-        {
-            frozen.Freeze(false);
-        }
-    }
+        });
 
     [Fact]
     public async Task With_fewer_reachable_members_than_tolerance_the_set_is_refused_not_acknowledged()
