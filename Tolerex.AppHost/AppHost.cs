@@ -7,6 +7,7 @@ var tolerance = builder.AddParameter("tolerance", cluster.Tolerance.ToString(Sys
 var balancer = builder.AddParameter("balancer", cluster.Balancer);
 var io = builder.AddParameter("io", cluster.Io);
 var clientTls = builder.AddParameter("clientTls", cluster.ClientTls ? "true" : "false");
+var traceSampling = builder.AddParameter("traceSampling", cluster.TraceSampling);
 var members = Enumerable.Range(1, cluster.Members).Select(i => new PeerIdentity(NodeRole.Member, $"member{i}")).ToList();
 var certificates = ClusterCertificates.Create(cluster.CertificateRoot, [PeerIdentity.Leader, .. members, new PeerIdentity(NodeRole.Client, "client")]);
 
@@ -38,6 +39,14 @@ foreach (var identity in members)
         .WithArgs("--data-dir", Path.Combine(cluster.DataRoot, name))
         .WithIdentity(certificates, identity)
         .WithReference(leader.GetEndpoint("grpc")));
+}
+
+// The share of SETs and GETs traced (the OpenTelemetry SDK's standard sampler variables); the decision made
+// at the leader travels with each call, so a member traces exactly the requests the leader traced.
+foreach (var node in nodes)
+{
+    node.WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+        .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", traceSampling);
 }
 
 // Prometheus scraping every node's /metrics, when the binary is installed (apt-get install prometheus).

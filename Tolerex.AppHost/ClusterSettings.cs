@@ -2,11 +2,11 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 /// <summary>
-/// The AppHost's parameters (<c>Parameters:members|tolerance|balancer|io|clientTls</c>, from appsettings.json,
+/// The AppHost's parameters (<c>Parameters:members|tolerance|balancer|io|clientTls|traceSampling</c>, from appsettings.json,
 /// <c>Parameters__tolerance=3</c> or <c>--Parameters:tolerance=3</c>) and where node data lives,
 /// validated before anything starts.
 /// </summary>
-internal sealed record ClusterSettings(int Members, int Tolerance, string Balancer, string Io, bool ClientTls, string DataRoot, string CertificateRoot)
+internal sealed record ClusterSettings(int Members, int Tolerance, string Balancer, string Io, bool ClientTls, string TraceSampling, string DataRoot, string CertificateRoot)
 {
     public static ClusterSettings From(IConfiguration configuration, string appHostDirectory)
     {
@@ -25,7 +25,7 @@ internal sealed record ClusterSettings(int Members, int Tolerance, string Balanc
         var certificateRoot = configuration["Tolerex:CertificateRoot"] is { Length: > 0 } certs
             ? Path.GetFullPath(certs)
             : Path.GetFullPath(Path.Combine(appHostDirectory, "..", ".certs"));
-        return new ClusterSettings(members, tolerance, balancer, io, clientTls, dataRoot, certificateRoot);
+        return new ClusterSettings(members, tolerance, balancer, io, clientTls, Ratio(configuration, "traceSampling", "1"), dataRoot, certificateRoot);
     }
 
     private static int Number(IConfiguration configuration, string name, int fallback)
@@ -36,6 +36,17 @@ internal sealed record ClusterSettings(int Members, int Tolerance, string Balanc
         if (!int.TryParse(raw, NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1)
             throw new InvalidOperationException($"Parameter '{name}' must be a positive integer (got '{raw}').");
         return value;
+    }
+
+    /// <summary>A share from 0 to 1, passed on as written (invariant culture).</summary>
+    private static string Ratio(IConfiguration configuration, string name, string fallback)
+    {
+        var raw = configuration[$"Parameters:{name}"];
+        if (string.IsNullOrWhiteSpace(raw))
+            return fallback;
+        return double.TryParse(raw, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value is >= 0 and <= 1
+            ? raw.Trim()
+            : throw new InvalidOperationException($"Parameter '{name}' must be a number from 0 to 1 (got '{raw}').");
     }
 
     private static string OneOf(IConfiguration configuration, string name, string fallback, params string[] allowed)
