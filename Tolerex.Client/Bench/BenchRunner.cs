@@ -89,7 +89,7 @@ internal static class BenchRunner
         var all = latencies.Where(l => l is not null).SelectMany(l => l).ToArray();
         Array.Sort(all);
         return new BenchResult(options.Target == BenchTarget.Redis ? "redis" : "tolerex", options.Connections, options.PayloadBytes, all.Length, errors, elapsed,
-            all.Length / elapsed, Percentile(all, 50), Percentile(all, 95), Percentile(all, 99), Percentile(all, 99.9),
+            all.Length / elapsed, LatencySamples.Percentile(all, 50), LatencySamples.Percentile(all, 95), LatencySamples.Percentile(all, 99), LatencySamples.Percentile(all, 99.9),
             options.Pipeline, options.GetRatio, DateTime.UtcNow.ToString("o", System.Globalization.CultureInfo.InvariantCulture));
     }
 
@@ -187,6 +187,4 @@ internal static class BenchRunner
             await connection.ReadLineAsync(cancellationToken);
         return reply.Length > 0 && reply[0] == (byte)'$';
     }
-
-    internal static double Percentile(long[] sortedTicks, double percentile) => LatencySamples.Percentile(sortedTicks, percentile);
 }

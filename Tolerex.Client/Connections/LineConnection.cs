@@ -44,21 +44,15 @@ internal sealed class LineConnection : IAsyncDisposable
                 await connection.HandshakeAsync(password, banner, timeout.Token);
             return connection;
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (Exception e)
         {
-            Dispose(socket, connection);
-            throw new IOException($"no answer from {host}:{port} within {ConnectTimeout.TotalSeconds:0} s");
-        }
-        catch
-        {
-            Dispose(socket, connection);
+            if (connection is null)
+                socket.Dispose();
+            else
+                await connection.DisposeAsync();
+            if (e is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+                throw new IOException($"no answer from {host}:{port} within {ConnectTimeout.TotalSeconds:0} s");
             throw;
-        }
-
-        static void Dispose(Socket socket, LineConnection? connection)
-        {
-            connection?._tls?.Dispose();
-            socket.Dispose();
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Tolerex.Client.Bench;
+using Tolerex.Client.Session;
 
 namespace Tolerex.Tests.Client;
 
@@ -10,11 +11,11 @@ public class BenchRunnerTests
     {
         var ticksPerUs = Stopwatch.Frequency / 1_000_000.0;
         var sorted = Enumerable.Range(1, 1000).Select(us => (long)(us * ticksPerUs)).ToArray();
-        Assert.Equal(500, BenchRunner.Percentile(sorted, 50), 0.5);
-        Assert.Equal(990, BenchRunner.Percentile(sorted, 99), 0.5);
-        Assert.Equal(999, BenchRunner.Percentile(sorted, 99.9), 0.5);
-        Assert.Equal(1000, BenchRunner.Percentile(sorted, 100), 0.5);
-        Assert.Equal(0, BenchRunner.Percentile([], 50));
+        Assert.Equal(500, LatencySamples.Percentile(sorted, 50), 0.5);
+        Assert.Equal(990, LatencySamples.Percentile(sorted, 99), 0.5);
+        Assert.Equal(999, LatencySamples.Percentile(sorted, 99.9), 0.5);
+        Assert.Equal(1000, LatencySamples.Percentile(sorted, 100), 0.5);
+        Assert.Equal(0, LatencySamples.Percentile([], 50));
     }
 
     [Theory]
