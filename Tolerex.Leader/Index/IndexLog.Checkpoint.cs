@@ -19,7 +19,7 @@ internal sealed partial class IndexLog
         _space?.Trim(_log, _logLength);
         _log.Dispose();
         var covered = _logNumber;
-        _logNumber++;
+        Interlocked.Increment(ref _logNumber); // before the snapshot starts: PublishAsync relies on the order
         _log = _fs.Open(LogPath(_logNumber));
         _fs.SyncDirectory(Directory);
         _logLength = 0;

@@ -60,16 +60,31 @@ internal sealed partial class IndexLog : IAsyncDisposable
 
     /// <summary>
     /// Durably records a write whose copies are still being stored, without applying it: the SET applies it
-    /// with <see cref="Publish"/> once its copies are acknowledged. A record whose copies never got stored (a
-    /// failed SET, or a crash mid-SET) is applied by recovery like any other; reads then fall back (see
-    /// ReplicationCoordinator.GetAsync).
+    /// with <see cref="PublishAsync"/> once its copies are acknowledged. Returns the log segment it went to. A
+    /// record whose copies never got stored (a failed SET, or a crash mid-SET) is applied by recovery like any
+    /// other; reads then fall back (see ReplicationCoordinator.GetAsync).
     /// </summary>
-    public Task<bool> RecordAsync(long id, long version, Member[] replicas) =>
-        Enqueue(new Change(new IndexRecord(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number)), replicas, Apply: false));
+    public async Task<int> RecordAsync(long id, long version, Member[] replicas)
+    {
+        var change = new Change(new IndexRecord(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number)), replicas, Apply: false);
+        await Enqueue(change).ConfigureAwait(false);
+        return change.Segment;
+    }
 
-    /// <summary>Applies a write recorded durably by <see cref="RecordAsync"/>; false when a newer version was already indexed.</summary>
-    public bool Publish(long id, long version, Member[] replicas) =>
-        _index.Put(id, new IndexEntry(version, _index.Intern(replicas)));
+    /// <summary>
+    /// Applies a write recorded by <see cref="RecordAsync"/> in <paramref name="segment"/>; false when a newer
+    /// version was already indexed. A checkpoint snapshots memory and then drops the segments it covers, so a
+    /// record written before a checkpoint began but applied after it may be in neither: it is then written
+    /// again, durably, before this completes (rare: once per checkpoint at most per SET in flight).
+    /// </summary>
+    public async Task<bool> PublishAsync(long id, long version, Member[] replicas, int segment)
+    {
+        var applied = _index.Put(id, new IndexEntry(version, _index.Intern(replicas)));
+        // Read after the put: a checkpoint starting later snapshots memory after it, so it holds this entry.
+        if (Volatile.Read(ref _logNumber) != segment)
+            await PutAsync(id, version, replicas).ConfigureAwait(false);
+        return applied;
+    }
 
     /// <summary>Durably records a delete, then applies it; false when the id was absent or rewritten by a newer version.</summary>
     public Task<bool> DeleteAsync(long id, long version) =>
@@ -131,7 +146,10 @@ internal sealed partial class IndexLog : IAsyncDisposable
             }
 
             foreach (var change in group)
+            {
+                change.Segment = _logNumber;
                 change.Done.TrySetResult(!change.Apply || Apply(change.Record, change.Replicas));
+            }
 
             if (checkpointNow is not null || _sinceCheckpoint >= _options.CheckpointBytes)
                 StartCheckpoint();
@@ -193,6 +211,9 @@ internal sealed partial class IndexLog : IAsyncDisposable
 
     private sealed record Change(IndexRecord Record, Member[]? Replicas, bool Apply = true)
     {
+        /// <summary>The log segment the record was written to (set before <see cref="Done"/> completes).</summary>
+        public int Segment { get; set; }
+
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 

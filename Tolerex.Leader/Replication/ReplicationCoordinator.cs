@@ -88,9 +88,10 @@ internal sealed partial class ReplicationCoordinator(
             }
         }
 
+        int segment;
         try
         {
-            await record.ConfigureAwait(false);
+            segment = await record.ConfigureAwait(false);
         }
         catch (IOException e)
         {
@@ -107,16 +108,12 @@ internal sealed partial class ReplicationCoordinator(
 
         // A false result means a newer SET of this id was indexed first; this write is then simply older, and
         // still acknowledged.
-        if (tried.Count == need)
-        {
-            indexLog.Publish(id, request.Version, placed);
-            return true;
-        }
-
-        // A copy moved: the durable record must name the members that hold it, before the acknowledgement.
         try
         {
-            await indexLog.PutAsync(id, request.Version, acked.ToArray()).ConfigureAwait(false);
+            if (tried.Count == need)
+                await indexLog.PublishAsync(id, request.Version, placed, segment).ConfigureAwait(false);
+            else // a copy moved: the durable record must name the members that hold it, before the acknowledgement
+                await indexLog.PutAsync(id, request.Version, acked.ToArray()).ConfigureAwait(false);
         }
         catch (IOException e)
         {
