@@ -58,7 +58,7 @@ internal sealed partial class IndexLog
                     new IndexRecord(IndexRecordKind.Member, Number: m.Number, Address: m.Address, Identity: m.Identity).WriteTo(buffer);
                 foreach (var (id, entry) in _index.Entries)
                 {
-                    new IndexRecord(IndexRecordKind.Put, id, entry.Version, Array.ConvertAll(entry.Replicas, m => m.Number)).WriteTo(buffer);
+                    PutRecord(id, entry.Version, entry.Replicas).WriteTo(buffer);
                     if (buffer.WrittenCount > 1024 * 1024)
                         Flush();
                 }

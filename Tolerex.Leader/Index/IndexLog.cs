@@ -56,7 +56,7 @@ internal sealed partial class IndexLog : IAsyncDisposable
 
     /// <summary>Durably records an acknowledged write, then applies it; false when a newer version was already indexed.</summary>
     public Task<bool> PutAsync(long id, long version, Member[] replicas) =>
-        Enqueue(new Change(new IndexRecord(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number)), replicas));
+        Enqueue(new Change(PutRecord(id, version, replicas), replicas));
 
     /// <summary>
     /// Durably records a write whose copies are still being stored, without applying it: the SET applies it
@@ -66,7 +66,7 @@ internal sealed partial class IndexLog : IAsyncDisposable
     /// </summary>
     public async Task<int> RecordAsync(long id, long version, Member[] replicas)
     {
-        var change = new Change(new IndexRecord(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number)), replicas, Apply: false);
+        var change = new Change(PutRecord(id, version, replicas), replicas, Apply: false);
         await Enqueue(change).ConfigureAwait(false);
         return change.Segment;
     }
@@ -204,6 +204,10 @@ internal sealed partial class IndexLog : IAsyncDisposable
             _log.Dispose();
         }
     }
+
+    /// <summary>id → (version, replicas) as stored: replicas by member number.</summary>
+    private static IndexRecord PutRecord(long id, long version, Member[] replicas) =>
+        new(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number));
 
     private Preallocation? NewSpace(long allocated) => Preallocation.For(_options.IndexPreallocateBytes, _options.Durability, allocated);
 
