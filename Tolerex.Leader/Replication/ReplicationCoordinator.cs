@@ -207,8 +207,7 @@ internal sealed partial class ReplicationCoordinator(
 
         // Replicas believed alive first, in index order; those marked down only as a last resort,
         // in case the mark is stale.
-        var answered = 0;
-        (long Version, ByteString Payload)? best = null;
+        var answers = new List<RetrieveReply>(entry.Replicas.Length);
         for (var pass = 0; pass < 2; pass++)
         {
             foreach (var replica in entry.Replicas)
@@ -216,15 +215,10 @@ internal sealed partial class ReplicationCoordinator(
                 if (replica.Alive != (pass == 0))
                     continue;
                 var reply = await RetrieveAsync(replica, id, entry.Version).ConfigureAwait(false);
-                if (reply is { Found: true } r && r.Version >= entry.Version)
-                    return new ReadResult(ReadStatus.Found, r.Payload);
+                if (reply is not null && Holds(reply, entry.Version))
+                    return new ReadResult(ReadStatus.Found, reply.Payload);
                 if (reply is not null)
-                {
-                    answered++;
-                    if (reply.Found && reply.Version > (best?.Version ?? 0))
-                        best = (reply.Version, reply.Payload);
-                }
-
+                    answers.Add(reply);
                 LeaderMetrics.ReadFailedOver();
             }
         }
@@ -232,51 +226,51 @@ internal sealed partial class ReplicationCoordinator(
         // Every indexed replica answered, and none holds the indexed version: that write was never acknowledged
         // (its record was made durable alongside the copies, then the SET failed or the leader crashed, and
         // recovery brought the record back). The newest acknowledged version is elsewhere, or nowhere.
-        if (answered == entry.Replicas.Length)
-            return await FallBackAsync(id, entry, best).ConfigureAwait(false);
+        if (answers.Count == entry.Replicas.Length)
+            return await FallBackAsync(id, entry, answers).ConfigureAwait(false);
 
         LogReadUnavailable(logger, id, entry.Replicas.Length);
         return ReadResult.Unavailable;
     }
 
     /// <summary>
-    /// Asks every other member for <paramref name="id"/> and serves the newest version found. An acknowledged
-    /// version is held by Tolerance members, so while fewer than Tolerance members fail to answer, one of its
-    /// holders has answered: the newest version found is at least as new (and "none" means there is none).
+    /// Asks every other member for <paramref name="id"/> and serves the newest version found among their
+    /// answers and the replicas' (<paramref name="answers"/>). An acknowledged version is held by Tolerance
+    /// members, so while fewer than Tolerance members fail to answer, one of its holders has answered: the
+    /// newest version found is at least as new (and "none" means there is none).
     /// </summary>
-    private async Task<ReadResult> FallBackAsync(long id, IndexEntry entry, (long Version, ByteString Payload)? best)
+    private async Task<ReadResult> FallBackAsync(long id, IndexEntry entry, List<RetrieveReply> answers)
     {
         LeaderMetrics.ReadFellBack();
         var others = registry.All.Where(m => !entry.Replicas.Contains(m)).ToArray();
-        var replies = await Task.WhenAll(others.Select(m => RetrieveAsync(m, id, entry.Version))).ConfigureAwait(false);
-        foreach (var reply in replies)
-        {
-            if (reply is { Found: true } r && r.Version > (best?.Version ?? 0))
-                best = (r.Version, r.Payload);
-        }
-
-        var silent = replies.Count(r => r is null);
-        if (silent >= options.Tolerance)
+        var replies = await Task.WhenAll(others.Select(m => RetrieveAsync(m, id, indexed: null))).ConfigureAwait(false);
+        if (replies.Count(r => r is null) >= options.Tolerance)
         {
             LogReadUnavailable(logger, id, entry.Replicas.Length);
             return ReadResult.Unavailable;
         }
 
-        LogFellBack(logger, id, entry.Version, best?.Version ?? 0);
-        return best is { } found ? new ReadResult(ReadStatus.Found, found.Payload) : ReadResult.NotFound;
+        var newest = answers.Concat(replies.OfType<RetrieveReply>()).Where(r => r.Found).MaxBy(r => r.Version);
+        LogFellBack(logger, id, entry.Version, newest?.Version ?? 0);
+        return newest is null ? ReadResult.NotFound : new ReadResult(ReadStatus.Found, newest.Payload);
     }
 
-    /// <summary>One read attempt on one member; null when it did not answer.</summary>
-    private async Task<RetrieveReply?> RetrieveAsync(Member member, long id, long indexed)
+    private static bool Holds(RetrieveReply reply, long version) => reply.Found && reply.Version >= version;
+
+    /// <summary>
+    /// One read attempt on one member; null when it did not answer. With <paramref name="indexed"/> (a replica
+    /// of the indexed version) an older answer counts and is logged as stale; without it any answer is fine.
+    /// </summary>
+    private async Task<RetrieveReply?> RetrieveAsync(Member member, long id, long? indexed)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout).ConfigureAwait(false);
-            var current = reply.Found && reply.Version >= indexed;
-            LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", current ? "ok" : "stale", started);
-            if (!current)
-                LogStaleReplica(logger, id, member.Address, reply.Found ? reply.Version : 0, indexed);
+            var stale = indexed is { } version && !Holds(reply, version);
+            LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", stale ? "stale" : "ok", started);
+            if (stale)
+                LogStaleReplica(logger, id, member.Address, reply.Found ? reply.Version : 0, indexed.GetValueOrDefault());
             return reply;
         }
         catch (RpcException e)
