@@ -13,32 +13,32 @@ var certificates = ClusterCertificates.Create(cluster.CertificateRoot, [PeerIden
 
 // HaToKuSe on localhost:6666 (telnet/nc), gRPC (mutual TLS) for members, HTTP for health and metrics.
 var leader = builder.AddProject<Projects.Tolerex_Leader>("leader")
-    .WithEndpoint(name: "hatokuse", port: 6666, scheme: "tcp", env: "LEADER_TCP_PORT")
-    .WithEndpoint(name: "grpc", scheme: "https", env: "LEADER_GRPC_PORT")
+    .WithEndpoint(name: "hatokuse", port: 6666, scheme: "tcp", env: "Tolerex__Leader__TcpPort")
+    .WithEndpoint(name: "grpc", scheme: "https", env: "Tolerex__Leader__GrpcPort")
     .WithEndpoint("grpc", e => e.Transport = "http2")
-    .WithHttpEndpoint(name: "metrics", env: "LEADER_METRICS_PORT")
+    .WithHttpEndpoint(name: "metrics", env: "Tolerex__Leader__MetricsPort")
     .WithHttpHealthCheck("/health", endpointName: "metrics")
-    .WithArgs("--data-dir", Path.Combine(cluster.DataRoot, "leader"))
-    .WithEnvironment("TOLERANCE", tolerance)
-    .WithEnvironment("BALANCER_STRATEGY", balancer)
+    .WithEnvironment("Tolerex__Leader__DataDir", Path.Combine(cluster.DataRoot, "leader"))
+    .WithEnvironment("Tolerex__Leader__Tolerance", tolerance)
+    .WithEnvironment("Tolerex__Leader__Balancer", balancer)
     .WithEnvironment("Tolerex__Leader__Tls", clientTls)
     .WithIdentity(certificates, PeerIdentity.Leader);
 
 List<IResourceBuilder<ProjectResource>> nodes = [leader];
 foreach (var identity in members)
 {
-    var name = identity.Name;
     // Members are not proxied: the address a member advertises is the one it listens on, and a killed
     // member's port refuses connections at once instead of a proxy accepting them.
-    nodes.Add(builder.AddProject<Projects.Tolerex_Member>(name)
-        .WithEndpoint(name: "grpc", scheme: "https", env: "MEMBER_GRPC_PORT", isProxied: false)
+    nodes.Add(builder.AddProject<Projects.Tolerex_Member>(identity.Name)
+        .WithEndpoint(name: "grpc", scheme: "https", env: "Tolerex__Member__Port", isProxied: false)
         .WithEndpoint("grpc", e => e.Transport = "http2")
-        .WithHttpEndpoint(name: "metrics", env: "MEMBER_METRICS_PORT")
+        .WithHttpEndpoint(name: "metrics", env: "Tolerex__Member__MetricsPort")
         .WithHttpHealthCheck("/health", endpointName: "metrics")
-        .WithEnvironment("MEMBER_IO_MODE", io)
-        .WithArgs("--data-dir", Path.Combine(cluster.DataRoot, name))
-        .WithIdentity(certificates, identity)
-        .WithReference(leader.GetEndpoint("grpc")));
+        .WithEnvironment("Tolerex__Member__Name", identity.Name)
+        .WithEnvironment("Tolerex__Member__Io", io)
+        .WithEnvironment("Tolerex__Member__DataDir", Path.Combine(cluster.DataRoot, identity.Name))
+        .WithEnvironment("Tolerex__Member__Leader", leader.GetEndpoint("grpc"))
+        .WithIdentity(certificates, identity));
 }
 
 // The share of SETs and GETs traced (the OpenTelemetry SDK's standard sampler variables); the decision made

@@ -1,12 +1,15 @@
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Tolerex.Leader.ClientProtocol;
+using Microsoft.Extensions.Options;
+using Tolerex.Leader.Commands;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Frontends;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Placement;
 using Tolerex.Leader.Replication;
+using Tolerex.Leader.Telemetry;
 using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Leader;
@@ -14,32 +17,58 @@ namespace Tolerex.Leader;
 /// <summary>Wires the leader: three Kestrel listeners (HaToKuSe TCP, gRPC for members, HTTP for health) and its services.</summary>
 internal static class LeaderHost
 {
-    public static WebApplicationBuilder AddLeader(this WebApplicationBuilder builder, LeaderOptions options, NodeTls tls)
+    public static WebApplicationBuilder AddLeader(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(tls);
-        builder.Services.AddSingleton<MemberRegistry>();
-        builder.Services.AddSingleton<MessageIndex>();
-        builder.Services.AddSingleton<IndexLog>();
-        builder.Services.AddSingleton<VersionClock>();
-        builder.Services.AddSingleton<IBalancer>(options.Balancer == BalancerStrategy.PowerOfTwoChoices ? new PowerOfTwoChoicesBalancer() : new LeastLoadedBalancer());
-        builder.Services.AddSingleton<ReplicaPlacement>();
-        builder.Services.AddSingleton<ReplicationCoordinator>();
-        builder.Services.AddSingleton<CommandExecutor>();
-        builder.Services.AddHostedService<HeartbeatMonitor>();
-        builder.Services.AddGrpc(o =>
+        var services = builder.Services;
+        services.AddLeaderOptions();
+        services.AddNodeTls(_ => PeerIdentity.Leader);
+        services.AddSingleton<MemberRegistry>();
+        services.AddSingleton<IndexMap>();
+        services.AddSingleton<IndexLog>();
+        services.AddSingleton<MessageIndex>();
+        services.AddSingleton<VersionClock>();
+        services.AddSingleton<IBalancer>(sp => sp.GetRequiredService<IOptions<LeaderOptions>>().Value.Balancer == BalancerStrategy.PowerOfTwoChoices
+            ? new PowerOfTwoChoicesBalancer()
+            : new LeastLoadedBalancer());
+        services.AddSingleton<ReplicaPlacement>();
+        services.AddSingleton<ReplicationCoordinator>();
+        services.AddSingleton<LeaderCommands>();
+        services.AddSingleton<HaToKuSeCommands>();
+        services.AddHostedService<HeartbeatMonitor>();
+        services.AddGrpc(o => o.Interceptors.Add<RequireRoleInterceptor>(NodeRole.Member)); // membership is for members only
+        services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<LeaderOptions>>((grpc, leader) =>
         {
-            o.MaxReceiveMessageSize = options.MaxGrpcMessageBytes;
-            o.MaxSendMessageSize = options.MaxGrpcMessageBytes;
-            o.Interceptors.Add<RequireRoleInterceptor>(NodeRole.Member);
+            grpc.MaxReceiveMessageSize = leader.Value.MaxGrpcMessageBytes;
+            grpc.MaxSendMessageSize = leader.Value.MaxGrpcMessageBytes;
         });
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>, LeaderListeners>();
+        // A partial line is held unconsumed until its end arrives, so the transport must be allowed to buffer a
+        // whole maximum-length line; the parser refuses anything longer.
+        services.AddOptions<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>()
+            .Configure<IOptions<LeaderOptions>>((sockets, leader) => sockets.MaxReadBufferSize = leader.Value.MaxLineBytes + 64 * 1024);
+        return builder;
+    }
 
-        // A partial line is held unconsumed until its end arrives, so the transport must be allowed to
-        // buffer a whole maximum-length line; the parser refuses anything longer.
-        builder.WebHost.UseSockets(o => o.MaxReadBufferSize = options.MaxLineBytes + 64 * 1024);
-        builder.WebHost.ConfigureKestrel(kestrel =>
+    public static WebApplication MapLeader(this WebApplication app)
+    {
+        // Recover the durable index before any listener serves traffic.
+        app.Services.GetRequiredService<IndexLog>().Open();
+        var index = app.Services.GetRequiredService<MessageIndex>();
+        // Versions stay above everything recovered, even if the wall clock went backwards meanwhile.
+        app.Services.GetRequiredService<VersionClock>().Observe(index.MaxVersion);
+        var registry = app.Services.GetRequiredService<MemberRegistry>();
+        LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count);
+        app.MapDefaultEndpoints();
+        app.MapGrpcService<MembershipService>();
+        return app;
+    }
+
+    /// <summary>gRPC for members (mutual TLS 1.3, a member certificate required), plain HTTP for health and metrics, and HaToKuSe.</summary>
+    private sealed class LeaderListeners(IOptions<LeaderOptions> leaderOptions, NodeTls tls) : IConfigureOptions<KestrelServerOptions>
+    {
+        public void Configure(KestrelServerOptions kestrel)
         {
-            // Members only: mutual TLS 1.3, a client certificate from our CA required on every connection.
+            var options = leaderOptions.Value;
             kestrel.ListenAnyIP(options.GrpcPort, o =>
             {
                 o.Protocols = HttpProtocols.Http2;
@@ -57,21 +86,6 @@ internal static class LeaderHost
                 kestrel.ListenLocalhost(options.TcpPort, HaToKuSe);
             else
                 kestrel.Listen(IPAddress.Parse(options.TcpListenAddress), options.TcpPort, HaToKuSe);
-        });
-        return builder;
-    }
-
-    public static WebApplication MapLeader(this WebApplication app, LeaderOptions options)
-    {
-        // Recover the durable index before any listener serves traffic.
-        app.Services.GetRequiredService<IndexLog>().Open();
-        // Versions stay above everything recovered, even if the wall clock went backwards meanwhile.
-        app.Services.GetRequiredService<VersionClock>().Observe(app.Services.GetRequiredService<MessageIndex>().MaxVersion);
-        var registry = app.Services.GetRequiredService<MemberRegistry>();
-        var index = app.Services.GetRequiredService<MessageIndex>();
-        Telemetry.LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count);
-        app.MapDefaultEndpoints();
-        app.MapGrpcService<MembershipService>();
-        return app;
+        }
     }
 }

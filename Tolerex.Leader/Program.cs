@@ -1,34 +1,31 @@
+using Microsoft.Extensions.Options;
 using Tolerex.Leader;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
 using Tolerex.ServiceDefaults.Configuration;
 using Tolerex.ServiceDefaults.Identity;
 
 if (args is ["bench-index", ..])
-    return await Tolerex.Leader.Index.IndexBench.RunAsync(args[1..]);
+    return await IndexBench.RunAsync(args[1..]);
 
-var builder = WebApplication.CreateBuilder(args);
-LeaderOptions options;
-NodeTls tls;
-try
-{
-    options = LeaderSettings.Load(builder.Configuration);
-    tls = NodeTls.Load(builder.Configuration, PeerIdentity.Leader);
-}
-catch (ConfigurationException e)
-{
-    Console.Error.WriteLine($"tolerex-leader: configuration error: {e.Message}");
+// The content root is the program's own folder, so its appsettings.json applies wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+var app = NodeStartup.Build(builder, "tolerex-leader", LeaderConfiguration.Aliases,
+    b =>
+    {
+        b.Configuration.AddLeaderConfiguration(args);
+        b.AddServiceDefaults().AddLeader();
+    },
+    services => services.GetRequiredService<NodeTls>());
+if (app is null)
     return 2;
-}
 
-builder.AddServiceDefaults();
-builder.AddLeader(options, tls);
-
-var app = builder.Build();
-app.MapLeader(options);
-LeaderLog.Starting(app.Logger, options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.Tls, options.GrpcPort, options.MetricsPort);
-app.Logger.LogNotes(tls);
+app.MapLeader();
+var options = app.Services.GetRequiredService<IOptions<LeaderOptions>>().Value;
+LeaderLogMessages.Starting(app.Logger, options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.Tls, options.GrpcPort, options.MetricsPort);
+app.Logger.LogNotes(app.Services.GetRequiredService<NodeTls>());
 if (options.Password is null && options.TcpListenAddress is not ("localhost" or "127.0.0.1" or "::1"))
-    LeaderLog.OpenWithoutPassword(app.Logger, options.TcpListenAddress);
+    LeaderLogMessages.OpenWithoutPassword(app.Logger, options.TcpListenAddress);
 
 await app.RunAsync();
 return 0;

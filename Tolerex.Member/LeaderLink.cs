@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Tolerex.Member.Configuration;
-using Tolerex.Member.Storage;
+using Microsoft.Extensions.Options;
+using Tolerex.Member.Store;
 using Tolerex.Protocol.V1;
 using Tolerex.ServiceDefaults.Identity;
 
@@ -11,12 +12,14 @@ namespace Tolerex.Member;
 /// is late, down or restarted is retried with capped, jittered backoff, and a leader that no longer knows
 /// this member (heartbeat answered "unknown") gets a fresh registration.
 /// </summary>
-internal sealed partial class LeaderLink(MemberOptions options, IMessageStore store, NodeTls tls, ILogger<LeaderLink> logger) : BackgroundService
+internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, MessageStore store, NodeTls tls, ILogger<LeaderLink> logger) : BackgroundService
 {
+    private readonly MemberOptions _options = memberOptions.Value;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var channel = NodeChannels.Create(options.LeaderAddress, tls, peer => peer.Role == NodeRole.Leader, options.CallTimeout, 64 * 1024,
-            reason => LogLeaderRefused(logger, options.LeaderAddress, reason));
+        using var channel = NodeChannels.Create(_options.Leader, tls, peer => peer.Role == NodeRole.Leader, _options.CallTimeout, 64 * 1024,
+            reason => LogLeaderRefused(logger, _options.Leader, reason));
         var client = new Protocol.V1.Membership.MembershipClient(channel);
         var registered = false;
         var interval = TimeSpan.FromSeconds(1);
@@ -26,32 +29,32 @@ internal sealed partial class LeaderLink(MemberOptions options, IMessageStore st
         {
             try
             {
-                var load = StorageService.LoadOf(store.Stats);
+                var load = CopyService.LoadOf(store.Stats);
                 if (!registered)
                 {
-                    LogRegistering(logger, options.LeaderAddress, options.AdvertiseAddress);
+                    LogRegistering(logger, _options.Leader, _options.AdvertiseAddress);
                     var reply = await client.RegisterAsync(
-                        new RegisterRequest { Address = options.AdvertiseAddress, Name = options.Name, Load = load },
-                        deadline: DateTime.UtcNow + options.CallTimeout, cancellationToken: stoppingToken);
+                        new RegisterRequest { Address = _options.AdvertiseAddress, Name = _options.Name, Load = load },
+                        deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: stoppingToken);
                     interval = TimeSpan.FromMilliseconds(Math.Max(50, reply.HeartbeatIntervalMs));
                     registered = true;
-                    LogRegistered(logger, options.LeaderAddress, options.AdvertiseAddress, interval.TotalMilliseconds);
+                    LogRegistered(logger, _options.Leader, _options.AdvertiseAddress, interval.TotalMilliseconds);
                 }
                 else
                 {
                     var reply = await client.HeartbeatAsync(
-                        new HeartbeatRequest { Address = options.AdvertiseAddress, Load = load },
-                        deadline: DateTime.UtcNow + options.CallTimeout, cancellationToken: stoppingToken);
+                        new HeartbeatRequest { Address = _options.AdvertiseAddress, Load = load },
+                        deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: stoppingToken);
                     if (!reply.Known)
                     {
-                        LogUnknownToLeader(logger, options.LeaderAddress);
+                        LogUnknownToLeader(logger, _options.Leader);
                         registered = false;
                         continue;
                     }
                 }
 
                 if (failures > 0)
-                    LogLeaderReachable(logger, options.LeaderAddress, failures);
+                    LogLeaderReachable(logger, _options.Leader, failures);
                 failures = 0;
                 await Task.Delay(interval, stoppingToken);
             }
@@ -59,7 +62,7 @@ internal sealed partial class LeaderLink(MemberOptions options, IMessageStore st
             {
                 failures++;
                 if (failures == 1 || failures % 30 == 0)
-                    LogLeaderUnreachable(logger, options.LeaderAddress, e.StatusCode, e.Status.Detail, failures);
+                    LogLeaderUnreachable(logger, _options.Leader, e.StatusCode, e.Status.Detail, failures);
                 await Task.Delay(RetryDelay(failures), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -72,7 +75,7 @@ internal sealed partial class LeaderLink(MemberOptions options, IMessageStore st
     private TimeSpan RetryDelay(int failures)
     {
         // 100 ms, 200 ms, 400 ms … capped, with ±25 % jitter so members restarted together do not retry in step.
-        var baseMs = Math.Min(options.MaxRetryDelay.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 10)));
+        var baseMs = Math.Min(_options.MaxRetryDelay.TotalMilliseconds, 100 * Math.Pow(2, Math.Min(failures - 1, 10)));
         return TimeSpan.FromMilliseconds(baseMs * (0.75 + Random.Shared.NextDouble() * 0.5));
     }
 

@@ -1,6 +1,8 @@
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Options;
 using Tolerex.Member.Configuration;
-using Tolerex.Member.Storage;
+using Tolerex.Member.Store;
+using Tolerex.ServiceDefaults.Configuration;
 using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Member;
@@ -8,46 +10,61 @@ namespace Tolerex.Member;
 /// <summary>Wires a member: the gRPC listener for the leader, an HTTP listener for health, the store and the leader link.</summary>
 internal static class MemberHost
 {
-    public static WebApplicationBuilder AddMember(this WebApplicationBuilder builder, MemberOptions options, NodeTls tls)
+    public static WebApplicationBuilder AddMember(this WebApplicationBuilder builder)
     {
-        builder.Services.AddSingleton(options);
-        builder.Services.AddSingleton(tls);
-        builder.Services.AddSingleton<IMessageStore>(sp =>
-            LogStore.Open(options.DataDir, new LogStoreOptions
-            {
-                Io = options.Io,
-                Durability = options.Durability,
-                SegmentBytes = options.SegmentBytes,
-                PreallocateBytes = options.PreallocateBytes,
-                CompactionThreshold = options.CompactionThreshold,
-                CompactionMinBytes = options.CompactionMinBytes,
-            }, sp.GetRequiredService<ILogger<LogStore>>()));
-        builder.Services.AddHostedService<LeaderLink>();
-        builder.Services.AddGrpc(o =>
+        var services = builder.Services;
+        services.AddMemberOptions();
+        // The certificate must be valid for the host the leader dials (the advertised address).
+        services.AddNodeTls(sp => sp.GetRequiredService<IOptions<MemberOptions>>().Value.Identity, sp => [AdvertisedHost(sp)]);
+        services.AddSingleton(sp =>
         {
-            o.MaxReceiveMessageSize = options.MaxMessageBytes;
-            o.MaxSendMessageSize = options.MaxMessageBytes;
-            // Copies are stored and served to the leader only, never to another member or a client.
-            o.Interceptors.Add<RequireRoleInterceptor>(NodeRole.Leader);
+            var options = sp.GetRequiredService<IOptions<MessageStoreOptions>>().Value;
+            return MessageStore.Open(options.DataDir, options, sp.GetRequiredService<ILogger<MessageStore>>());
         });
-        builder.WebHost.ConfigureKestrel(kestrel =>
+        services.AddHostedService<LeaderLink>();
+        services.AddGrpc(o => o.Interceptors.Add<RequireRoleInterceptor>(NodeRole.Leader)); // copies go to the leader only
+        services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<MemberOptions>>((grpc, member) =>
         {
-            kestrel.ListenAnyIP(options.Port, o =>
+            grpc.MaxReceiveMessageSize = member.Value.MaxMessageBytes;
+            grpc.MaxSendMessageSize = member.Value.MaxMessageBytes;
+        });
+        services.AddSingleton<IConfigureOptions<KestrelServerOptions>, MemberListeners>();
+        return builder;
+    }
+
+    public static WebApplication MapMember(this WebApplication app)
+    {
+        app.MapDefaultEndpoints();
+        app.MapGrpcService<CopyService>();
+        // Open (and recover) the store before the leader can send traffic.
+        MemberMetrics.Observe(app.Services.GetRequiredService<MessageStore>());
+        return app;
+    }
+
+    private static string AdvertisedHost(IServiceProvider services)
+    {
+        var address = services.GetRequiredService<IOptions<MemberOptions>>().Value.AdvertiseAddress;
+        try
+        {
+            return NodeChannels.ToUri(address).Host;
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigurationException($"{MemberOptions.Section}:AdvertiseAddress {e.Message}");
+        }
+    }
+
+    /// <summary>gRPC for the leader (mutual TLS 1.3, a leader certificate required) and plain HTTP for health and metrics.</summary>
+    private sealed class MemberListeners(IOptions<MemberOptions> options, NodeTls tls) : IConfigureOptions<KestrelServerOptions>
+    {
+        public void Configure(KestrelServerOptions kestrel)
+        {
+            kestrel.ListenAnyIP(options.Value.Port, o =>
             {
                 o.Protocols = HttpProtocols.Http2;
                 o.UseHttps(https => tls.ConfigureServer(https, requireClientCertificate: true));
             });
-            kestrel.ListenAnyIP(options.MetricsPort, o => o.Protocols = HttpProtocols.Http1);
-        });
-        return builder;
-    }
-
-    public static WebApplication MapMember(this WebApplication app, MemberOptions options)
-    {
-        app.MapDefaultEndpoints();
-        app.MapGrpcService<StorageService>();
-        // Open (and recover) the store before the leader can send traffic.
-        MemberMetrics.Observe(app.Services.GetRequiredService<IMessageStore>());
-        return app;
+            kestrel.ListenAnyIP(options.Value.MetricsPort, o => o.Protocols = HttpProtocols.Http1);
+        }
     }
 }

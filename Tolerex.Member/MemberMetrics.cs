@@ -1,12 +1,12 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Tolerex.Member.Storage;
+using Tolerex.Member.Store;
 
 namespace Tolerex.Member;
 
 /// <summary>
 /// The member's service-level instruments (meter <c>Tolerex.Member</c>); storage internals (fsync latency,
-/// group size) are on <see cref="LogStore.Meter"/>.
+/// group size) are on <see cref="MessageStore.Meter"/>.
 /// </summary>
 internal static class MemberMetrics
 {
@@ -26,7 +26,7 @@ internal static class MemberMetrics
     }
 
     /// <summary>What the member holds, read at collection time.</summary>
-    public static void Observe(IMessageStore store)
+    public static void Observe(MessageStore store)
     {
         Meter.CreateObservableGauge("tolerex.member.messages", () => store.Stats.MessagesHeld, "{message}", "Messages held (live ids)");
         Meter.CreateObservableGauge("tolerex.member.bytes", () => store.Stats.BytesHeld, "By", "Payload bytes held (live ids)");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using nietras.SeparatedValues;
 
 namespace Tolerex.Client.Report;
 
@@ -22,48 +23,94 @@ internal static class CsvRecordReader
 {
     public static readonly string[] Header = ["Timestamp", "ClientID", "Operation", "Count", "Bytes", "RTT_us", "Mode", "Status", "PayloadSize"];
 
+    // Sep splits rows and columns and counts lines (CRLF, LF or a lone CR, also inside quotes); fields are read raw
+    // and unquoted by Unquote. Blank lines come through as rows of one empty column and are skipped. The header is
+    // checked here rather than by Sep, which would throw its own exception for a duplicate column name.
+    private static readonly SepReaderOptions Options = Sep.New(',').Reader(o => o with { HasHeader = false, DisableColCountCheck = true });
+
     public static List<CsvRecord> Read(string path)
     {
         using var text = TextInput.Open(path);
-        var csv = new CsvFieldReader(text);
-        var fields = new List<string>(Header.Length);
         var records = new List<CsvRecord>();
         // Client, operation and mode repeat on every row; sharing one string each keeps big files small in memory.
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        var next = 1; // where the row after the last one read starts: the line a failed read is reported at
         try
         {
-            if (!csv.TryReadRecord(fields))
-                throw new ReportInputException(path, 1, "empty file (expected the header " + string.Join(',', Header) + ")");
-            foreach (var field in fields)
-                TextInput.CheckDecoded(path, csv.RecordLine, field);
-            if (fields.Any(f => f.Contains('\0')))
-                throw new ReportInputException(path, csv.RecordLine, "looks like UTF-16 without a byte order mark (save it as UTF-8, or UTF-16 with a BOM)");
-            if (!fields.SequenceEqual(Header, StringComparer.Ordinal))
-                throw new ReportInputException(path, csv.RecordLine, "wrong header " + ReportInputException.Quote(string.Join(',', fields)) + " (expected " + string.Join(',', Header) + ")");
-
-            while (csv.TryReadRecord(fields))
+            using var csv = Options.From(text);
+            var header = false;
+            foreach (var row in csv)
             {
-                foreach (var field in fields)
-                    TextInput.CheckDecoded(path, csv.RecordLine, field);
-                records.Add(ParseRow(path, csv.RecordLine, fields, names));
+                // Sep 0.17.1 without a header row gives the first row's LineNumberFrom as its LineNumberToExcl; it is line 1.
+                var line = row.RowIndex == 0 ? 1 : row.LineNumberFrom;
+                next = row.LineNumberToExcl;
+                if (row.ColCount == 1 && row.Span.IsEmpty)
+                    continue;
+                var fields = new string[row.ColCount];
+                for (var i = 0; i < fields.Length; i++)
+                {
+                    fields[i] = Unquote(path, line, row[i].Span);
+                    TextInput.CheckDecoded(path, line, fields[i]);
+                }
+
+                if (header)
+                {
+                    records.Add(ParseRow(path, line, fields, names));
+                    continue;
+                }
+
+                if (fields.Any(f => f.Contains('\0')))
+                    throw new ReportInputException(path, line, "looks like UTF-16 without a byte order mark (save it as UTF-8, or UTF-16 with a BOM)");
+                if (!fields.SequenceEqual(Header, StringComparer.Ordinal))
+                    throw new ReportInputException(path, line, "wrong header " + ReportInputException.Quote(string.Join(',', fields)) + " (expected " + string.Join(',', Header) + ")");
+                header = true;
             }
+
+            if (!header)
+                throw new ReportInputException(path, 1, "empty file (expected the header " + string.Join(',', Header) + ")");
         }
-        catch (FormatException e)
+        catch (NotSupportedException)
         {
-            throw new ReportInputException(path, csv.RecordLine, e.Message);
+            // Sep's limit on the length of one row (16 Mi chars), which in practice only an unclosed quote reaches.
+            throw new ReportInputException(path, next, "unterminated quoted field (or a row longer than 16 Mi characters)");
         }
         catch (IOException e)
         {
-            throw ReportInputException.FromIo(path, csv.RecordLine, e);
+            throw ReportInputException.FromIo(path, next, e);
         }
 
         return records;
     }
 
-    private static CsvRecord ParseRow(string path, int line, List<string> f, Dictionary<string, string> names)
+    /// <summary>A field as RFC 4180 quotes it: optionally in double quotes, with <c>""</c> for a quote inside. Malformed
+    /// quoting is refused, because Sep would read it as some other text (<c>"a"b</c> as <c>ab</c>, say).</summary>
+    private static string Unquote(string path, int line, ReadOnlySpan<char> raw)
     {
-        if (f.Count != Header.Length)
-            throw new ReportInputException(path, line, FormattableString.Invariant($"expected {Header.Length} fields, found {f.Count}"));
+        if (raw.IsEmpty || raw[0] != '"')
+            return raw.Contains('"') ? throw new ReportInputException(path, line, "quote inside an unquoted field") : new string(raw);
+        for (var i = 1; i < raw.Length; i++)
+        {
+            if (raw[i] != '"')
+                continue;
+            if (i + 1 < raw.Length && raw[i + 1] == '"')
+            {
+                i++;
+                continue;
+            }
+
+            return i == raw.Length - 1
+                ? raw[1..i].ToString().Replace("\"\"", "\"", StringComparison.Ordinal)
+                : throw new ReportInputException(path, line, "unexpected character after a closing quote");
+        }
+
+        // Sep ends a column only outside quotes, so an unclosed quote runs to the end of the file.
+        throw new ReportInputException(path, line, "unterminated quoted field");
+    }
+
+    private static CsvRecord ParseRow(string path, int line, string[] f, Dictionary<string, string> names)
+    {
+        if (f.Length != Header.Length)
+            throw new ReportInputException(path, line, FormattableString.Invariant($"expected {Header.Length} fields, found {f.Length}"));
         var timestamp = ParseTimestamp(path, line, f[0]);
         var client = Name(path, line, "ClientID", f[1], names);
         var operation = Name(path, line, "Operation", f[2], names);

@@ -1,71 +1,115 @@
-using Tolerex.Protocol.Storage;
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Tolerex.ServiceDefaults.Configuration;
+using Tolerex.Storage;
 
 namespace Tolerex.Leader.Configuration;
 
 internal enum BalancerStrategy { LeastLoaded, PowerOfTwoChoices }
 
-/// <summary>Every leader setting with its default. Bound from the <c>Tolerex:Leader</c> section.</summary>
+/// <summary>Every leader setting with its default; bound from <c>Tolerex:Leader</c> (docs/configuration.md).</summary>
 internal sealed class LeaderOptions
 {
     public const string Section = "Tolerex:Leader";
 
     /// <summary>Copies of every message (replication factor); a message survives the loss of Tolerance-1 of them.</summary>
+    [Range(1, 1000)]
     public int Tolerance { get; set; } = 2;
+    /// <summary>A file holding <c>TOLERANCE=&lt;n&gt;</c>, read when Tolerance is not set (see <see cref="ToleranceFile"/>).</summary>
+    public string? ToleranceFile { get; set; }
     public BalancerStrategy Balancer { get; set; } = BalancerStrategy.LeastLoaded;
 
+    [Range(0, 65535)]
     public int GrpcPort { get; set; } = 5555;
+    [Range(0, 65535)]
     public int TcpPort { get; set; } = 6666;
+    [Range(0, 65535)]
     public int MetricsPort { get; set; } = 9090;
-    /// <summary>Address of the HaToKuSe listener. Loopback by default, as in the original.</summary>
+    /// <summary>Address of the HaToKuSe listener: loopback by default.</summary>
+    [Required(ErrorMessage = "is required")]
     public string TcpListenAddress { get; set; } = "localhost";
     /// <summary>Serve HaToKuSe over TLS (the leader's certificate); clients connect with <c>tolerex --tls</c>.</summary>
     public bool Tls { get; set; }
 
     /// <summary>Longest HaToKuSe line accepted, terminator included; longer lines get <c>ERROR: line too long</c> and the connection closes.</summary>
+    [Range(64, 512 * 1024 * 1024)]
     public int MaxLineBytes { get; set; } = 4 * 1024 * 1024;
     /// <summary>Largest N accepted by <c>&lt;N&gt; SET &lt;message&gt;</c>.</summary>
+    [Range(1, 100_000_000)]
     public long MaxBulkCount { get; set; } = 100_000;
     /// <summary>How many of a bulk command's SETs are replicated at once.</summary>
+    [Range(1, 4096)]
     public int BulkConcurrency { get; set; } = 64;
     /// <summary>When set, every command except AUTH, HELP, PING and QUIT needs <c>AUTH &lt;password&gt;</c> first (like Redis requirepass).</summary>
     public string? Password { get; set; }
     /// <summary>A wrong password is answered only after this delay, so guessing is slow.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Open HaToKuSe connections accepted; one more gets <c>ERROR: too many connections</c> and is closed.</summary>
+    [Range(1, 1_000_000)]
     public int MaxConnections { get; set; } = 10_000;
     /// <summary>Close a connection that sends nothing for this long; zero (the default, like Redis) never does.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.Zero;
     /// <summary>A line must be completed this long after its first byte arrived, or <c>ERROR: line timeout</c> and close.</summary>
+    [PositiveDuration]
     public TimeSpan PartialLineTimeout { get; set; } = TimeSpan.FromSeconds(30);
     /// <summary>Send the banner and the prompt to new connections (a connection can turn them off with PROMPT OFF).</summary>
     public bool Banner { get; set; } = true;
 
-    /// <summary>Deadline of one Store call to one member; on failure the copy moves to another member.</summary>
+    /// <summary>How long a member may take to acknowledge a batch of copies; then its copies move to other members.</summary>
+    [PositiveDuration]
     public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);
-    /// <summary>Most copies sent to one member in one StoreBatch call.</summary>
+    /// <summary>Most copies sent to one member in one batch.</summary>
+    [Range(1, 100_000)]
     public int MaxBatchCount { get; set; } = 256;
-    /// <summary>Most payload bytes in one StoreBatch call (a single larger copy still goes alone).</summary>
+    /// <summary>Most payload bytes in one batch (a single larger copy still goes alone).</summary>
+    [Range(1024, 256 * 1024 * 1024)]
     public int MaxBatchBytes { get; set; } = 1024 * 1024;
-    /// <summary>StoreBatch calls in flight per member; while they are, new copies gather into the next batch.</summary>
+    /// <summary>Batches in flight per member; while they are, new copies gather into the next batch.</summary>
+    [Range(1, 1024)]
     public int BatchesInFlight { get; set; } = 4;
     /// <summary>Deadline of one Retrieve call; on failure the next replica is asked.</summary>
+    [PositiveDuration]
     public TimeSpan ReadAttemptTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
     /// <summary>How often members are asked to heartbeat.</summary>
+    [PositiveDuration]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);
-    /// <summary>A member with no heartbeat for this long is marked down (the original took 15–20 s).</summary>
+    /// <summary>A member with no heartbeat for this long is marked down.</summary>
+    [PositiveDuration]
     public TimeSpan MemberTimeout { get; set; } = TimeSpan.FromSeconds(3);
     /// <summary>Connect timeout of leader→member channels.</summary>
+    [PositiveDuration]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Where the durable index (log segments and checkpoint) lives.</summary>
+    [Required(ErrorMessage = "is required")]
     public string DataDir { get; set; } = Path.Combine("data", "leader");
     /// <summary>fsync: a SET is acknowledged only after its index record is fsynced; os: after hand-off to the OS.</summary>
     public Durability Durability { get; set; } = Durability.Fsync;
     /// <summary>A checkpoint is written after this many bytes of index log.</summary>
+    [Range(4096, long.MaxValue)]
     public long CheckpointBytes { get; set; } = 64L * 1024 * 1024;
     /// <summary>Zero-filled space kept ahead of the index log's end (0 = none), so each sync overwrites allocated blocks.</summary>
+    [Range(0, 1L << 30)]
     public long IndexPreallocateBytes { get; set; } = 4L * 1024 * 1024;
 
     /// <summary>gRPC messages must carry the largest payload a line can hold, plus framing.</summary>
     public int MaxGrpcMessageBytes => MaxLineBytes + 64 * 1024;
+}
+
+[OptionsValidator]
+internal sealed partial class LeaderOptionsValidator : IValidateOptions<LeaderOptions>;
+
+/// <summary>Checks that involve more than one setting, or more than an attribute can say.</summary>
+internal sealed class LeaderOptionsRelations : IValidateOptions<LeaderOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LeaderOptions options)
+    {
+        if (options.TcpListenAddress != "localhost" && !System.Net.IPAddress.TryParse(options.TcpListenAddress, out _))
+            return ValidateOptionsResult.Fail("TcpListenAddress: must be localhost or an IP address");
+        if (options.MemberTimeout <= options.HeartbeatInterval)
+            return ValidateOptionsResult.Fail($"MemberTimeout: must be longer than HeartbeatInterval ({options.HeartbeatInterval})");
+        return ValidateOptionsResult.Success;
+    }
 }

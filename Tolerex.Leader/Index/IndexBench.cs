@@ -1,6 +1,8 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Membership;
 using Tolerex.ServiceDefaults.Identity;
@@ -9,29 +11,35 @@ namespace Tolerex.Leader.Index;
 
 /// <summary>
 /// <c>Tolerex.Leader bench-index</c>: durable index puts/s with concurrent writers, then recovery time and
-/// memory per id for an index of many ids (checkpoint plus a log tail). Used for the README's figures.
+/// memory per id for an index of many ids, from a checkpoint plus a log tail (docs/benchmarks.md).
 /// </summary>
 internal static class IndexBench
 {
-    public static async Task<int> RunAsync(string[] args)
+    public static Task<int> RunAsync(string[] args)
     {
-        string Arg(string name, string fallback) => Array.IndexOf(args, name) is var i and >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+        var ids = new Option<long>("--ids") { Description = "Ids put into the index", DefaultValueFactory = _ => 1_000_000 };
+        var writers = new Option<int>("--writers") { Description = "Concurrent writers", DefaultValueFactory = _ => 64 };
+        ids.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 10) r.AddError("--ids must be at least 10"); });
+        writers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--writers must be at least 1"); });
+        var command = new RootCommand("Measures the leader's durable index: puts/s, then recovery time and memory per id.") { ids, writers };
+        command.SetAction((parse, _) => RunAsync(parse.GetValue(ids), parse.GetValue(writers)));
+        return command.Parse(args).InvokeAsync();
+    }
+
+    private static async Task<int> RunAsync(long ids, int writers)
+    {
         var dir = Path.Combine(Path.GetTempPath(), "tolerex-index-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var ids = long.Parse(Arg("--ids", "1000000"), CultureInfo.InvariantCulture);
-        var writers = int.Parse(Arg("--writers", "64"), CultureInfo.InvariantCulture);
-        var options = new LeaderOptions { DataDir = dir };
+        var options = Options.Create(new LeaderOptions { DataDir = dir });
         try
         {
             double putsPerSecond;
             using (var registry = new MemberRegistry(options, NodeTls.CreateEphemeral(PeerIdentity.Leader), NullLogger<MemberRegistry>.Instance))
             {
-                var index = new MessageIndex();
-                var log = new IndexLog(index, registry, options, NullLogger<IndexLog>.Instance);
-                log.Open();
-                var members = new Member[3];
+                var (log, index) = Open(options, registry);
+                var members = new MemberNode[3];
                 for (var m = 0; m < members.Length; m++)
                 {
-                    members[m] = registry.GetOrAdd($"localhost:{5556 + m}", $"member{m + 1}", log.AddMemberAsync, out _);
+                    members[m] = registry.GetOrAdd($"localhost:{5556 + m}", $"member{m + 1}", index.RecordMemberAsync, out _);
                     await members[m].Recorded;
                 }
 
@@ -40,14 +48,22 @@ internal static class IndexBench
                 await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
                 {
                     for (var id = Interlocked.Increment(ref next); id <= ids; id = Interlocked.Increment(ref next))
-                        await log.PutAsync(id, id, [members[id % 3], members[(id + 1) % 3]]);
+                    {
+                        MemberNode[] replicas = [members[id % 3], members[(id + 1) % 3]];
+                        await index.BeginWrite(id, id, replicas).CommitAsync(replicas);
+                    }
                 })));
                 putsPerSecond = ids / clock.Elapsed.TotalSeconds;
                 // Recovery below reads a checkpoint plus a log tail, as after a long-running leader.
                 await log.CheckpointNowAsync();
+                var tail = new List<Task<bool>>();
                 for (var id = 1; id <= ids / 10; id++)
-                    _ = log.PutAsync(id, ids + id, [members[id % 3], members[(id + 2) % 3]]);
-                await log.PutAsync(0, 2 * ids, [members[0], members[1]]);
+                {
+                    MemberNode[] replicas = [members[id % 3], members[(id + 2) % 3]];
+                    tail.Add(index.BeginWrite(id, ids + id, replicas).CommitAsync(replicas));
+                }
+
+                await Task.WhenAll(tail);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"puts: {ids} durable index puts, {writers} writers: {putsPerSecond:0} puts/s, {log.SyncCount} fsyncs, {log.Checkpoints} checkpoints"));
                 await log.DisposeAsync();
@@ -58,19 +74,25 @@ internal static class IndexBench
             var before = GC.GetTotalMemory(forceFullCollection: true);
             var recoveryClock = Stopwatch.StartNew();
             using var recoveredRegistry = new MemberRegistry(options, NodeTls.CreateEphemeral(PeerIdentity.Leader), NullLogger<MemberRegistry>.Instance);
-            var recoveredIndex = new MessageIndex();
-            var recovered = new IndexLog(recoveredIndex, recoveredRegistry, options, NullLogger<IndexLog>.Instance);
-            recovered.Open();
+            var (recovered, recoveredIndex) = Open(options, recoveredRegistry);
             var seconds = recoveryClock.Elapsed.TotalSeconds;
             var after = GC.GetTotalMemory(forceFullCollection: true);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"recovery: {recoveredIndex.Count} ids in {seconds:0.00} s, index memory {(after - before) / (double)recoveredIndex.Count:0} bytes per id"));
             await recovered.DisposeAsync();
-            return recoveredIndex.Count == ids + 1 ? 0 : 1;
+            return recoveredIndex.Count == ids ? 0 : 1;
         }
         finally
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    private static (IndexLog Log, MessageIndex Index) Open(IOptions<LeaderOptions> options, MemberRegistry registry)
+    {
+        var map = new IndexMap();
+        var log = new IndexLog(map, registry, options, NullLogger<IndexLog>.Instance);
+        log.Open();
+        return (log, new MessageIndex(map, log, options, NullLogger<MessageIndex>.Instance));
     }
 }

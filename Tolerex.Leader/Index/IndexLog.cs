@@ -1,191 +1,146 @@
-using System.Buffers;
-using System.Threading.Channels;
+using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Membership;
-using Tolerex.Protocol.Storage;
+using Tolerex.Storage.Files;
+using Tolerex.Storage.Log;
 
 namespace Tolerex.Leader.Index;
 
 /// <summary>
-/// Makes the leader's index and member registry durable: an append-only log of puts, deletes and members
-/// with group commit (one write and one fsync for every change queued meanwhile), plus periodic
-/// checkpoints written temp → fsync → rename → fsync(dir). Recovery = checkpoint + log tail. Changes reach
-/// the in-memory <see cref="MessageIndex"/> only after they are durable, in log order, so a SET is
-/// acknowledged only once its index record would survive a crash. Split by concern: Recovery, Checkpoint.
+/// Makes the leader's index and member registry durable: put, delete and member records in a
+/// <see cref="RecordLog"/> (group commit: one write and one fsync for every record queued meanwhile), and
+/// periodic checkpoints, a snapshot of memory that replaces the log before it. Recovery = checkpoint + log
+/// tail. Records reach memory (<see cref="IndexMap"/>, <see cref="MemberRegistry"/>) only once durable, in
+/// log order.
 /// </summary>
-internal sealed partial class IndexLog : IAsyncDisposable
+internal sealed partial class IndexLog(IndexMap map, MemberRegistry registry, IOptions<LeaderOptions> options, ILogger<IndexLog> logger,
+    IStorageFileSystem? fileSystem = null) : IAsyncDisposable
 {
-    public const string LogSuffix = ".idx";
-    public const string CheckpointName = "checkpoint";
+    public const string SegmentSuffix = ".index";
+    public const string CheckpointName = "index.checkpoint";
 
-    private readonly Channel<Change> _queue = Channel.CreateUnbounded<Change>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly MessageIndex _index;
-    private readonly MemberRegistry _registry;
-    private readonly LeaderOptions _options;
-    private readonly IStorageFileSystem _fs;
-    private readonly ILogger<IndexLog> _logger;
-    private Task _writer = Task.CompletedTask;
-    private IStorageFile _log = null!;
-    private int _logNumber;
-    private long _logLength;
-    /// <summary>Zeroed space kept ahead of the log's end, so each group's sync overwrites allocated blocks.</summary>
-    private Preallocation? _space;
+    private readonly LeaderOptions _options = options.Value;
+    private readonly IStorageFileSystem _fs = fileSystem ?? PhysicalFileSystem.Instance;
+    private RecordLog _log = null!;
+    /// <summary>One checkpoint at a time: they share a temporary file.</summary>
+    private readonly SemaphoreSlim _checkpointing = new(1, 1);
+    private Task _checkpoint = Task.CompletedTask;
+    /// <summary>Bytes logged since the last checkpoint began; touched by the log's writer only.</summary>
     private long _sinceCheckpoint;
-    private long _syncCount;
-
-    public IndexLog(MessageIndex index, MemberRegistry registry, LeaderOptions options, ILogger<IndexLog> logger, IStorageFileSystem? fileSystem = null)
-    {
-        _index = index;
-        _registry = registry;
-        _options = options;
-        _fs = fileSystem ?? PhysicalFileSystem.Instance;
-        _logger = logger;
-    }
 
     public string Directory => _options.DataDir;
-    internal long SyncCount => Interlocked.Read(ref _syncCount);
-    internal long CorruptRecords { get; private set; }
+    /// <summary>The segment records are appended to now; it changes when a checkpoint begins.</summary>
+    public int ActiveSegment => _log.ActiveSegment;
+    internal long SyncCount => _log.SyncCount;
+    internal long CorruptRecords => _log.CorruptRecords;
     internal int Checkpoints { get; private set; }
 
-    /// <summary>Recovers the index and registry from disk, then starts accepting changes.</summary>
+    /// <summary>Recovers the index and registry from disk, converting an index of the earlier format, then accepts records.</summary>
     public void Open()
     {
-        Recover();
-        _writer = Task.Run(WriteLoopAsync);
-    }
-
-    /// <summary>Durably records an acknowledged write, then applies it; false when a newer version was already indexed.</summary>
-    public Task<bool> PutAsync(long id, long version, Member[] replicas) =>
-        Enqueue(new Change(PutRecord(id, version, replicas), replicas));
-
-    /// <summary>
-    /// Durably records a write whose copies are still being stored, without applying it: the SET applies it
-    /// with <see cref="PublishAsync"/> once its copies are acknowledged. Returns the log segment it went to. A
-    /// record whose copies never got stored (a failed SET, or a crash mid-SET) is applied by recovery like any
-    /// other; reads then fall back (see ReplicationCoordinator.GetAsync).
-    /// </summary>
-    public async Task<int> RecordAsync(long id, long version, Member[] replicas)
-    {
-        var change = new Change(PutRecord(id, version, replicas), replicas, Apply: false);
-        await Enqueue(change).ConfigureAwait(false);
-        return change.Segment;
-    }
-
-    /// <summary>
-    /// Applies a write recorded by <see cref="RecordAsync"/> in <paramref name="segment"/>; false when a newer
-    /// version was already indexed. A checkpoint snapshots memory and then drops the segments it covers, so a
-    /// record written before a checkpoint began but applied after it may be in neither: it is then written
-    /// again, durably, before this completes (rare: once per checkpoint at most per SET in flight).
-    /// </summary>
-    public async Task<bool> PublishAsync(long id, long version, Member[] replicas, int segment)
-    {
-        var applied = _index.Put(id, new IndexEntry(version, _index.Intern(replicas)));
-        // Read after the put: a checkpoint starting later snapshots memory after it, so it holds this entry.
-        if (Volatile.Read(ref _logNumber) != segment)
-            await PutAsync(id, version, replicas).ConfigureAwait(false);
-        return applied;
-    }
-
-    /// <summary>Durably records a delete, then applies it; false when the id was absent or rewritten by a newer version.</summary>
-    public Task<bool> DeleteAsync(long id, long version) =>
-        Enqueue(new Change(new IndexRecord(IndexRecordKind.Delete, id, version), null));
-
-    /// <summary>Durably records a newly registered member, so index records may name it.</summary>
-    public Task<bool> AddMemberAsync(Member member) =>
-        Enqueue(new Change(new IndexRecord(IndexRecordKind.Member, Number: member.Number, Address: member.Address, Identity: member.Identity), null));
-
-    private Task<bool> Enqueue(Change change)
-    {
-        if (!_queue.Writer.TryWrite(change))
-            throw new ObjectDisposedException(nameof(IndexLog));
-        return change.Done.Task;
-    }
-
-    private async Task WriteLoopAsync()
-    {
-        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        var group = new List<Change>();
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        _fs.CreateDirectory(Directory);
+        var legacy = LegacyIndexFormat.IsPresent(_fs, Directory);
+        // A finished conversion is marked by the current checkpoint: without one, a conversion was cut short.
+        if (legacy && !_fs.Exists(Path.Combine(Directory, CheckpointName)))
         {
-            group.Clear();
-            buffer.ResetWrittenCount();
-            Change? checkpointNow = null;
-            while (buffer.WrittenCount < 1024 * 1024 && _queue.Reader.TryRead(out var change))
-            {
-                // A checkpoint record is never appended to the log: queued, it asks for a checkpoint now.
-                if (change.Record.Kind == IndexRecordKind.Checkpoint)
-                {
-                    checkpointNow = change;
-                    break;
-                }
-
-                group.Add(change);
-                change.Record.WriteTo(buffer);
-            }
-
-            try
-            {
-                _space?.Ensure(_log, _logLength + buffer.WrittenCount, _options.CheckpointBytes);
-                _log.Write(buffer.WrittenSpan, _logLength);
-                if (_options.Durability == Durability.Fsync && buffer.WrittenCount > 0)
-                {
-                    _log.Sync();
-                    Interlocked.Increment(ref _syncCount);
-                }
-
-                _logLength += buffer.WrittenCount;
-                _sinceCheckpoint += buffer.WrittenCount;
-            }
-            catch (Exception e)
-            {
-                LogWriteFailed(_logger, Directory, e);
-                foreach (var change in group)
-                    change.Done.TrySetException(e);
-                checkpointNow?.Done.TrySetException(e);
-                continue;
-            }
-
-            foreach (var change in group)
-            {
-                change.Segment = _logNumber;
-                change.Done.TrySetResult(!change.Apply || Apply(change.Record, change.Replicas));
-            }
-
-            if (checkpointNow is not null || _sinceCheckpoint >= _options.CheckpointBytes)
-                StartCheckpoint();
-            checkpointNow?.Done.TrySetResult(true);
+            foreach (var name in _fs.List(Directory, SegmentSuffix))
+                _fs.Delete(Path.Combine(Directory, name));
+            foreach (var record in LegacyIndexFormat.Read(_fs, Directory, damage => LogLegacyDamage(logger, damage)))
+                Apply(record, null);
+            _log = OpenLog();
+            _log.WriteCheckpoint(_log.ActiveSegment, Snapshot());
+            LogConverted(logger, Directory, map.Count, registry.All.Length);
         }
+        else
+        {
+            _log = OpenLog();
+        }
+
+        if (legacy)
+            LegacyIndexFormat.Delete(_fs, Directory);
+        _sinceCheckpoint = _log.TotalBytes;
+        LogRecovered(logger, Directory, map.Count, registry.All.Length, _log.CorruptRecords);
+    }
+
+    private RecordLog OpenLog() => RecordLog.Open(Directory, new RecordLogOptions
+    {
+        Format = IndexRecords.Format,
+        SegmentSuffix = SegmentSuffix,
+        CheckpointName = CheckpointName,
+        Durability = _options.Durability,
+        // A checkpoint starts a new segment; one segment holds what comes between checkpoints.
+        SegmentBytes = Math.Max(_options.CheckpointBytes, 64L * 1024 * 1024),
+        PreallocateBytes = _options.IndexPreallocateBytes,
+        FileSystem = _fs,
+    }, logger, (in LogRecord record, RecordPosition _) => Apply(record, null));
+
+    /// <summary>
+    /// Queues <paramref name="record"/>; once durable it is applied to memory when <paramref name="apply"/> is
+    /// set (with <paramref name="replicas"/> as the put's members, when the caller has them at hand).
+    /// </summary>
+    public IndexAppend Append(LogRecord record, bool apply, MemberNode[]? replicas = null)
+    {
+        var append = new IndexAppend(this, record, apply, replicas);
+        _log.Append(append);
+        return append;
+    }
+
+    /// <summary>Writes a checkpoint now (tests, benchmarks): completes when it is durable.</summary>
+    internal Task CheckpointNowAsync() => CheckpointAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_log is null)
+            return;
+        // Let a running checkpoint finish first: it needs the log's writer to start its segment.
+        await _checkpointing.WaitAsync();
+        _checkpointing.Release();
+        await _log.DisposeAsync();
+    }
+
+    /// <summary>Writer only: a record is durable; counts it towards the next checkpoint and applies it if asked.</summary>
+    private bool Durable(in LogRecord record, bool apply, MemberNode[]? replicas)
+    {
+        _sinceCheckpoint += RecordFrame.SizeOf(record.Payload.Length);
+        if (_sinceCheckpoint >= _options.CheckpointBytes && _checkpoint.IsCompleted)
+        {
+            _sinceCheckpoint = 0;
+            _checkpoint = Task.Run(CheckpointAsync);
+        }
+
+        return !apply || Apply(record, replicas);
     }
 
     /// <summary>Applies one durable record to memory (writer and recovery).</summary>
-    private bool Apply(IndexRecord record, Member[]? replicas)
+    private bool Apply(in LogRecord record, MemberNode[]? replicas)
     {
         switch (record.Kind)
         {
-            case IndexRecordKind.Put:
-                replicas ??= ResolveMembers(record.Members!);
-                return replicas is not null && _index.Put(record.Id, new IndexEntry(record.Version, _index.Intern(replicas)));
-            case IndexRecordKind.Delete:
-                return _index.Remove(record.Id, record.Version);
-            case IndexRecordKind.Member:
-                if (!_registry.TryGet(record.Number, out var known))
-                    _registry.Restore(record.Number, record.Address!, record.Identity ?? "");
-                else if (!string.IsNullOrEmpty(record.Identity))
-                    known.TryBind(record.Identity); // a member from an older index, bound since
+            case IndexRecords.Put:
+                replicas ??= ResolveMembers(IndexRecords.ReplicasOf(record.Payload.Span));
+                return replicas is not null && map.Put(record.Key, new IndexEntry(record.Version, map.Intern(replicas)));
+            case IndexRecords.Delete:
+                return map.Remove(record.Key, record.Version);
+            case IndexRecords.Member when IndexRecords.TryReadMember(record.Payload.Span, out var identity, out var address):
+                if (!registry.TryGet((int)record.Key, out var known))
+                    registry.Restore((int)record.Key, address, identity);
+                else if (identity.Length > 0)
+                    known.TryBind(identity); // a member recorded before identities were, bound since
                 return true;
             default:
-                return true;
+                LogUnknownRecord(logger, record.Kind, record.Key);
+                return false;
         }
     }
 
-    private Member[]? ResolveMembers(int[] numbers)
+    private MemberNode[]? ResolveMembers(int[] numbers)
     {
-        var members = new Member[numbers.Length];
+        var members = new MemberNode[numbers.Length];
         for (var i = 0; i < numbers.Length; i++)
         {
-            if (!_registry.TryGet(numbers[i], out members[i]))
+            if (!registry.TryGet(numbers[i], out members[i]))
             {
-                LogUnknownMember(_logger, numbers[i]);
+                LogUnknownMember(logger, numbers[i]);
                 return null;
             }
         }
@@ -193,37 +148,78 @@ internal sealed partial class IndexLog : IAsyncDisposable
         return members;
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Starts a new segment, then writes a snapshot of memory that stands for every segment before it. Records
+    /// are idempotent (a put applies only over a lower version, a delete only over a lower version), so a
+    /// snapshot taken while changes continue is safe: everything from the new segment on is replayed on top.
+    /// </summary>
+    private async Task CheckpointAsync()
     {
-        _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
-        await _checkpoint.ConfigureAwait(false);
-        if (_log is not null)
+        await _checkpointing.WaitAsync();
+        try
         {
-            _space?.TrimOnClose(_log, _logLength);
-            _log.Dispose();
+            var firstUncovered = await _log.RollAsync();
+            _log.WriteCheckpoint(firstUncovered, Snapshot());
+            Checkpoints++;
+            LogCheckpointed(logger, Directory, map.Count, firstUncovered);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException)
+        {
+            // The segments stay until a checkpoint succeeds, so nothing is lost.
+            LogCheckpointFailed(logger, Directory, e);
+        }
+        finally
+        {
+            _checkpointing.Release();
         }
     }
 
-    /// <summary>id → (version, replicas) as stored: replicas by member number.</summary>
-    private static IndexRecord PutRecord(long id, long version, Member[] replicas) =>
-        new(IndexRecordKind.Put, id, version, Array.ConvertAll(replicas, m => m.Number));
-
-    private Preallocation? NewSpace(long allocated) => Preallocation.For(_options.IndexPreallocateBytes, _options.Durability, allocated);
-
-    private string LogPath(int number) => Path.Combine(Directory, number.ToString("D10", System.Globalization.CultureInfo.InvariantCulture) + LogSuffix);
-
-    private sealed record Change(IndexRecord Record, Member[]? Replicas, bool Apply = true)
+    private IEnumerable<LogRecord> Snapshot()
     {
-        /// <summary>The log segment the record was written to (set before <see cref="Done"/> completes).</summary>
-        public int Segment { get; set; }
-
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        foreach (var m in registry.All)
+            yield return IndexRecords.MemberOf(m.Number, m.Address, m.Identity);
+        foreach (var (id, entry) in map.Entries)
+            yield return IndexRecords.PutOf(id, entry.Version, entry.Replicas);
     }
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Index log append in {Directory} failed; the changes in this group are refused")]
-    private static partial void LogWriteFailed(ILogger logger, string directory, Exception exception);
+    /// <summary>One index record on its way to disk; <see cref="Segment"/> is where it went.</summary>
+    internal sealed class IndexAppend(IndexLog log, LogRecord record, bool apply, MemberNode[]? replicas) : LogAppend(record)
+    {
+        private readonly TaskCompletionSource<bool> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Completes once durable: true, or for an applied record whether it changed memory.</summary>
+        public Task<bool> Done => _done.Task;
+
+        /// <summary>The segment the record was written to (set before <see cref="Done"/> completes).</summary>
+        public int Segment { get; private set; }
+
+        protected override void Completed(RecordPosition? position)
+        {
+            Segment = position.GetValueOrDefault().Segment;
+            _done.TrySetResult(log.Durable(Record, apply, replicas));
+        }
+
+        protected override void Failed(Exception error) => _done.TrySetException(error);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Index recovered from {Directory}: {Ids} ids, {Members} members, {Corrupt} damaged records")]
+    private static partial void LogRecovered(ILogger logger, string directory, int ids, int members, long corrupt);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Index in {Directory} converted from the earlier format: {Ids} ids, {Members} members")]
+    private static partial void LogConverted(ILogger logger, string directory, int ids, int members);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Index of the earlier format: {Damage}; skipped")]
+    private static partial void LogLegacyDamage(ILogger logger, string damage);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Index checkpoint written in {Directory}: {Ids} ids; log continues in segment {Segment}")]
+    private static partial void LogCheckpointed(ILogger logger, string directory, int ids, int segment);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Index checkpoint in {Directory} failed; the log is kept")]
+    private static partial void LogCheckpointFailed(ILogger logger, string directory, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Index record names member #{Number}, which is not known; the record is ignored")]
     private static partial void LogUnknownMember(ILogger logger, int number);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Index record of unknown kind {Kind} (key {Key}) ignored")]
+    private static partial void LogUnknownRecord(ILogger logger, byte kind, long key);
 }

@@ -1,111 +1,139 @@
-using System.Collections.Concurrent;
-using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Options;
+using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Membership;
 
 namespace Tolerex.Leader.Index;
 
-/// <summary>Where the newest acknowledged copy of a message lives. Replica arrays are shared between entries
-/// (see <see cref="MessageIndex.Intern"/>), so an entry costs 16 bytes plus the dictionary's node.</summary>
-internal readonly record struct IndexEntry(long Version, Member[] Replicas);
+internal enum DeleteOutcome
+{
+    /// <summary>The id is not indexed.</summary>
+    NotFound,
+    /// <summary>The delete is durable; the replicas it names should get tombstones.</summary>
+    Deleted,
+    /// <summary>A SET that came after the DEL rewrote the id first: the DEL took effect before it.</summary>
+    Superseded,
+}
 
 /// <summary>
-/// id → (version, replicas) for every acknowledged SET, in memory. Changed only by <see cref="IndexLog"/>,
-/// after the change is durable, in log order; an entry is only ever replaced by a higher version, so a slow
-/// SET that finishes after a newer one cannot roll the index back.
+/// The leader's index: where the newest acknowledged copy of every id lives. This is the whole contract the
+/// SET, GET and DEL paths use. A SET's record is made durable while its copies are stored, and becomes visible
+/// only when the SET commits (<see cref="BeginWrite"/>); a DEL waits for the SETs of its id already in flight,
+/// so its record follows theirs on disk as its effect follows theirs in memory.
 /// </summary>
-internal sealed class MessageIndex
+internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<LeaderOptions> options, ILogger<MessageIndex> logger)
 {
-    private readonly ConcurrentDictionary<long, IndexEntry> _entries = new();
-    private readonly ConcurrentDictionary<Member[], Member[]> _replicaSets = new(ReplicaSetComparer.Instance);
-    private long _maxId;
-    private long _maxVersion;
-    private long _reservedTo;
+    private readonly WritesInFlight _writes = new();
 
-    public int Count => _entries.Count;
-
-    /// <summary>Highest id ever indexed (0 when empty); bulk SETs allocate fresh ids above it.</summary>
-    public long MaxId => Volatile.Read(ref _maxId);
-
+    public int Count => map.Count;
+    /// <summary>Highest id ever indexed (0 when empty).</summary>
+    public long MaxId => map.MaxId;
     /// <summary>Highest version ever indexed: a restarted leader's versions continue above it.</summary>
-    public long MaxVersion => Volatile.Read(ref _maxVersion);
+    public long MaxVersion => map.MaxVersion;
 
-    public bool TryGet(long id, out IndexEntry entry) => _entries.TryGetValue(id, out entry);
+    public bool TryGet(long id, out IndexEntry entry) => map.TryGet(id, out entry);
 
-    public IEnumerable<KeyValuePair<long, IndexEntry>> Entries => _entries;
-
-    /// <summary>One shared array per distinct replica list: with N members there are few of them.</summary>
-    public Member[] Intern(Member[] replicas) => _replicaSets.GetOrAdd(replicas, replicas);
+    /// <inheritdoc cref="IndexMap.TryReserveIds"/>
+    public bool TryReserveIds(long count, out long first) => map.TryReserveIds(count, out first);
 
     /// <summary>
-    /// Records an acknowledged write; false when a newer version is already indexed. The same version with
-    /// other replicas replaces them: a SET whose copy moved to a substitute records its final replicas last.
+    /// Starts indexing a SET of <paramref name="id"/> whose copies go to <paramref name="placed"/>: its record is
+    /// written now, alongside the copies. The SET then commits with the members that hold its copies, or is
+    /// abandoned; either way exactly once.
     /// </summary>
-    public bool Put(long id, IndexEntry entry)
+    public IndexedWrite BeginWrite(long id, long version, MemberNode[] placed)
     {
-        while (true)
+        _writes.Enter(id);
+        return new IndexedWrite(this, id, version, placed, log.Append(IndexRecords.PutOf(id, version, placed), apply: false));
+    }
+
+    /// <summary>Records that <paramref name="member"/> exists (with its identity), so index records may name it.</summary>
+    public Task RecordMemberAsync(MemberNode member) =>
+        log.Append(IndexRecords.MemberOf(member.Number, member.Address, member.Identity), apply: false).Done;
+
+    /// <summary>
+    /// Deletes <paramref name="id"/> at <paramref name="version"/>, durably, after the SETs of this id already in
+    /// flight (bounded by twice the store timeout). Throws <see cref="IOException"/> when the record cannot be
+    /// made durable.
+    /// </summary>
+    public async Task<(DeleteOutcome Outcome, MemberNode[] Replicas)> DeleteAsync(long id, long version)
+    {
+        try
         {
-            if (!_entries.TryGetValue(id, out var current))
+            await _writes.WhenIdle(id).WaitAsync(2 * options.Value.StoreTimeout);
+        }
+        catch (TimeoutException)
+        {
+            LogDeleteDidNotWait(logger, id);
+        }
+
+        if (!map.TryGet(id, out var entry))
+            return (DeleteOutcome.NotFound, []);
+        if (await log.Append(IndexRecords.DeleteOf(id, version), apply: true).Done)
+            return (DeleteOutcome.Deleted, entry.Replicas);
+        // Deleted concurrently (absent), or rewritten by a SET that came after this DEL.
+        return (map.TryGet(id, out _) ? DeleteOutcome.Superseded : DeleteOutcome.NotFound, []);
+    }
+
+    internal async Task<bool> CommitAsync(IndexedWrite write, MemberNode[] replicas)
+    {
+        try
+        {
+            await write.Record.Done;
+            if (!SameMembers(replicas, write.Placed))
             {
-                if (_entries.TryAdd(id, entry))
-                    break;
-                continue;
+                // A copy moved: the durable record must name the members that hold it before the acknowledgement.
+                return await log.Append(IndexRecords.PutOf(write.Id, write.Version, replicas), apply: true, replicas).Done;
             }
 
-            if (current.Version > entry.Version || (current.Version == entry.Version && ReferenceEquals(current.Replicas, entry.Replicas)))
-                return false;
-            if (_entries.TryUpdate(id, entry, current))
-                break;
+            var applied = map.Put(write.Id, new IndexEntry(write.Version, map.Intern(write.Placed)));
+            // A checkpoint snapshots memory after starting a new segment and then drops the segments before it,
+            // so a record written before it began but applied after the snapshot read past its id would be in
+            // neither. Read after the put: a checkpoint beginning later snapshots memory after it.
+            if (log.ActiveSegment != write.Record.Segment)
+                await log.Append(IndexRecords.PutOf(write.Id, write.Version, write.Placed), apply: false).Done;
+            return applied;
         }
-
-        Atomic.Max(ref _maxId, id);
-        Atomic.Max(ref _maxVersion, entry.Version);
-        return true;
-    }
-
-    /// <summary>Removes an id deleted at <paramref name="version"/>, unless a newer write replaced it.</summary>
-    public bool Remove(long id, long version)
-    {
-        while (_entries.TryGetValue(id, out var current))
+        finally
         {
-            if (current.Version >= version)
-                return false;
-            if (_entries.TryRemove(new KeyValuePair<long, IndexEntry>(id, current)))
-                return true;
+            _writes.Exit(write.Id);
         }
-
-        return false;
     }
+
+    internal void Abandon(IndexedWrite write) => _writes.Exit(write.Id);
+
+    private static bool SameMembers(MemberNode[] a, MemberNode[] b) =>
+        a.Length == b.Length && a.All(m => Array.IndexOf(b, m) >= 0);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DEL id={Id}: a SET of this id is still in flight after twice the store timeout; deleting anyway")]
+    private static partial void LogDeleteDidNotWait(ILogger logger, long id);
+}
+
+/// <summary>
+/// A SET's place in the index, from the moment its record is written until it is committed (visible to GET)
+/// or abandoned. A record whose copies never got stored (a failed SET, or a crash mid-SET) can come back at
+/// recovery; reads then fall back to what the members hold (see ReplicationCoordinator.GetAsync).
+/// </summary>
+internal sealed class IndexedWrite(MessageIndex index, long id, long version, MemberNode[] placed, IndexLog.IndexAppend record)
+{
+    private int _ended;
+
+    public long Id { get; } = id;
+    public long Version { get; } = version;
+    public MemberNode[] Placed { get; } = placed;
+    internal IndexLog.IndexAppend Record { get; } = record;
 
     /// <summary>
-    /// Reserves <paramref name="count"/> consecutive fresh ids above every id indexed or reserved so far.
-    /// Concurrent bulk commands therefore never share ids. False when the id space above is too small.
+    /// Makes the SET visible with the members that hold its copies. False when a newer version was indexed
+    /// first (this write is then simply older, and still acknowledged). Throws <see cref="IOException"/> when its
+    /// record cannot be made durable: the SET must not be acknowledged.
     /// </summary>
-    public bool TryReserveIds(long count, out long first)
+    public Task<bool> CommitAsync(MemberNode[] replicas) =>
+        Interlocked.Exchange(ref _ended, 1) == 0 ? index.CommitAsync(this, replicas) : throw new InvalidOperationException("the write has already ended");
+
+    /// <summary>The SET failed: nothing becomes visible.</summary>
+    public void Abandon()
     {
-        while (true)
-        {
-            var reserved = Volatile.Read(ref _reservedTo);
-            first = Math.Max(reserved, MaxId) + 1;
-            if (first <= 0 || first > long.MaxValue - count + 1)
-                return false;
-            if (Interlocked.CompareExchange(ref _reservedTo, first + count - 1, reserved) == reserved)
-                return true;
-        }
-    }
-
-    private sealed class ReplicaSetComparer : IEqualityComparer<Member[]>
-    {
-        public static readonly ReplicaSetComparer Instance = new();
-
-        public bool Equals(Member[]? x, Member[]? y) =>
-            ReferenceEquals(x, y) || (x is not null && y is not null && x.AsSpan().SequenceEqual(y, ReferenceEqualityComparer.Instance));
-
-        public int GetHashCode(Member[] obj)
-        {
-            var hash = new HashCode();
-            foreach (var m in obj)
-                hash.Add(RuntimeHelpers.GetHashCode(m));
-            return hash.ToHashCode();
-        }
+        if (Interlocked.Exchange(ref _ended, 1) == 0)
+            index.Abandon(this);
     }
 }

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Protocol.V1;
 using Tolerex.ServiceDefaults.Identity;
@@ -8,30 +10,32 @@ namespace Tolerex.Leader.Membership;
 /// <summary>
 /// Every member the leader knows, by address and by number. Reads are lock-free; the alive list used by
 /// placement is a snapshot array rebuilt only when a member goes up or down, so a SET never allocates or
-/// locks to read it. A new member is not used for placement until it is durably recorded (see
-/// <see cref="Index.IndexLog"/>), so no index record can name a member that recovery would not know.
+/// locks to read it. A new member is not used for placement until it is durably recorded in the index, so no
+/// index record can name a member that recovery would not know. This is the one place that decides a member
+/// is down: its heartbeats stopped, or a call to it found it unreachable.
 /// </summary>
-internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls, ILogger<MemberRegistry> logger) : IDisposable
+internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptions, NodeTls tls, ILogger<MemberRegistry> logger) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Member> _members = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<int, Member> _byNumber = new();
+    private readonly LeaderOptions _options = leaderOptions.Value;
+    private readonly ConcurrentDictionary<string, MemberNode> _members = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, MemberNode> _byNumber = new();
     private readonly Lock _lock = new();
-    private Member[] _alive = [];
-    private Member[] _all = [];
+    private MemberNode[] _alive = [];
+    private MemberNode[] _all = [];
     private int _lastNumber;
 
     /// <summary>Members currently considered alive, in address order.</summary>
-    public Member[] Alive => Volatile.Read(ref _alive);
-    public Member[] All => Volatile.Read(ref _all);
+    public MemberNode[] Alive => Volatile.Read(ref _alive);
+    public MemberNode[] All => Volatile.Read(ref _all);
 
-    public bool TryGet(int number, out Member member) => _byNumber.TryGetValue(number, out member!);
+    public bool TryGet(int number, out MemberNode member) => _byNumber.TryGetValue(number, out member!);
 
     /// <summary>
     /// The member at <paramref name="address"/>, created (down, with a fresh number) and bound to
     /// <paramref name="identity"/> if new; then <paramref name="record"/> makes it durable, and
     /// <see cref="Member.Recorded"/> completes when it is. The caller checks the returned member's identity.
     /// </summary>
-    public Member GetOrAdd(string address, string identity, Func<Member, Task> record, out bool added)
+    public MemberNode GetOrAdd(string address, string identity, Func<MemberNode, Task> record, out bool added)
     {
         var key = NodeChannels.Canonical(address);
         if (_members.TryGetValue(key, out var existing))
@@ -56,7 +60,7 @@ internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls,
     }
 
     /// <summary>Re-creates a member known from the durable index; it stays down until it heartbeats.</summary>
-    public Member Restore(int number, string address, string identity)
+    public MemberNode Restore(int number, string address, string identity)
     {
         lock (_lock)
         {
@@ -65,10 +69,10 @@ internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls,
         }
     }
 
-    private Member Add(int number, string key, string identity)
+    private MemberNode Add(int number, string key, string identity)
     {
         // Creating a channel does not dial, so no I/O happens here.
-        var member = new Member(number, key, identity, CreateChannel(key, identity));
+        var member = new MemberNode(number, key, identity, CreateChannel(key, identity));
         _members[key] = member;
         _byNumber[number] = member;
         Rebuild();
@@ -76,7 +80,7 @@ internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls,
     }
 
     /// <summary>A registration: the member is alive from now on.</summary>
-    public void Registered(Member member, string name, MemberLoad? load, bool added)
+    public void Registered(MemberNode member, string name, MemberLoad? load, bool added)
     {
         member.Name = name;
         member.RegisteredHere = true;
@@ -92,7 +96,7 @@ internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls,
 
     /// <summary>A channel that only talks to a server presenting the member certificate bound to the address.</summary>
     private Grpc.Net.Client.GrpcChannel CreateChannel(string key, string identity) =>
-        NodeChannels.Create(key, tls, peer => peer.Role == NodeRole.Member && peer.Name == identity, options.ConnectTimeout, options.MaxGrpcMessageBytes,
+        NodeChannels.Create(key, tls, peer => peer.Role == NodeRole.Member && peer.Name == identity, _options.ConnectTimeout, _options.MaxGrpcMessageBytes,
             reason => LogServerRefused(logger, key, identity, reason));
 
     /// <summary>
@@ -134,16 +138,26 @@ internal sealed partial class MemberRegistry(LeaderOptions options, NodeTls tls,
     }
 
     /// <summary>A member just bound to its identity gets a channel that checks the server presents it.</summary>
-    public void Rebind(Member member) => member.Reconnect(CreateChannel(member.Address, member.Identity));
+    public void Rebind(MemberNode member) => member.Reconnect(CreateChannel(member.Address, member.Identity));
 
-    private void Revive(Member member)
+    private void Revive(MemberNode member)
     {
         member.Reconnect(CreateChannel(member.Address, member.Identity));
         Rebuild();
     }
 
+    /// <summary>
+    /// A call to <paramref name="member"/> failed. An unreachable member is marked down at once instead of
+    /// waiting for its heartbeats to time out; its next heartbeat brings it back.
+    /// </summary>
+    public void CallFailed(MemberNode member, StatusCode status, string operation, string detail)
+    {
+        if (status == StatusCode.Unavailable)
+            MarkDown(member, $"{operation} failed: {detail}");
+    }
+
     /// <summary>Marks a member down at once (its heartbeats stopped, or a call to it found it unreachable).</summary>
-    public void MarkDown(Member member, string reason)
+    public void MarkDown(MemberNode member, string reason)
     {
         if (!member.MarkDown())
             return;

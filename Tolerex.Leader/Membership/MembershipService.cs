@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Replication;
@@ -12,18 +13,19 @@ namespace Tolerex.Leader.Membership;
 /// (<see cref="RequireRoleInterceptor"/>); each address is bound to the member identity that first
 /// registered it, durably, so one member cannot register or heartbeat as another.
 /// </summary>
-internal sealed class MembershipService(MemberRegistry registry, IndexLog indexLog, VersionClock clock, LeaderOptions options) : Protocol.V1.Membership.MembershipBase
+internal sealed class MembershipService(MemberRegistry registry, MessageIndex index, VersionClock clock, IOptions<LeaderOptions> options)
+    : Protocol.V1.Membership.MembershipBase
 {
     public override async Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
         if (string.IsNullOrWhiteSpace(request.Address))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "address is required"));
         var caller = Caller(context);
-        Member member;
+        MemberNode member;
         bool added;
         try
         {
-            member = registry.GetOrAdd(request.Address, caller, indexLog.AddMemberAsync, out added);
+            member = registry.GetOrAdd(request.Address, caller, index.RecordMemberAsync, out added);
         }
         catch (FormatException e)
         {
@@ -36,21 +38,21 @@ internal sealed class MembershipService(MemberRegistry registry, IndexLog indexL
         if (unbound)
         {
             // Record the binding durably (and reconnect: the channel checks the server's identity).
-            member.Recorded = indexLog.AddMemberAsync(member);
+            member.Recorded = index.RecordMemberAsync(member);
             registry.Rebind(member);
         }
 
         // Placement may name the member only once the index can: wait until its record is durable. If an
         // earlier attempt to record it failed (a disk error), this registration tries again.
         if (member.Recorded.IsFaulted)
-            member.Recorded = indexLog.AddMemberAsync(member);
+            member.Recorded = index.RecordMemberAsync(member);
         await member.Recorded;
         registry.Registered(member, request.Name, request.Load, added);
 
         // Versions must stay above anything a member already holds, even after a leader restart.
         if (request.Load is not null)
             clock.Observe(request.Load.MaxVersion);
-        return new RegisterReply { HeartbeatIntervalMs = (long)options.HeartbeatInterval.TotalMilliseconds };
+        return new RegisterReply { HeartbeatIntervalMs = (long)options.Value.HeartbeatInterval.TotalMilliseconds };
     }
 
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>

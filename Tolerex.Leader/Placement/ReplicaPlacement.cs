@@ -12,12 +12,12 @@ internal sealed class ReplicaPlacement(MemberRegistry registry, IBalancer balanc
     private readonly Lock _lock = new();
 
     /// <summary>Adds up to <paramref name="count"/> alive members that are not in <paramref name="exclude"/> to <paramref name="chosen"/>.</summary>
-    public void Reserve(int count, IReadOnlyCollection<Member> exclude, List<Member> chosen)
+    public void Reserve(int count, IReadOnlyCollection<MemberNode> exclude, List<MemberNode> chosen)
     {
         lock (_lock)
         {
             var alive = registry.Alive;
-            IReadOnlyList<Member> candidates = exclude.Count == 0 ? alive : Array.FindAll(alive, m => !exclude.Contains(m));
+            IReadOnlyList<MemberNode> candidates = exclude.Count == 0 ? alive : Array.FindAll(alive, m => !exclude.Contains(m));
             var start = chosen.Count;
             balancer.Pick(candidates, count, chosen);
             for (var i = start; i < chosen.Count; i++)

@@ -12,14 +12,14 @@ namespace Tolerex.Leader.Replication;
 /// Sends one member its copies in batches: concurrent SETs bound for the same member share one batch (and
 /// one fsync there), the way Kafka producers batch records per partition. Batches grow by themselves under
 /// load: while the allowed batches are in flight, new copies queue up for the next one. Batches travel on
-/// one long-lived StoreStream per member (a unary call per batch cost ≈55 µs of CPU in HTTP/2 and request
-/// handling); a broken stream fails its batches — their SETs substitute — and the next batch opens a new one.
+/// one long-lived StoreStream per member, which spares each batch a whole HTTP/2 call; a broken stream fails
+/// its batches (their SETs substitute) and the next batch opens a new one.
 /// </summary>
 internal sealed partial class ReplicaWriter : IAsyncDisposable
 {
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly SemaphoreSlim _slots;
-    private readonly Member _member;
+    private readonly MemberNode _member;
     private readonly MemberRegistry _registry;
     private readonly LeaderOptions _options;
     private readonly ILogger _logger;
@@ -28,7 +28,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     private StoreStream? _stream;
     private long _sequence;
 
-    public ReplicaWriter(Member member, MemberRegistry registry, LeaderOptions options, ILogger logger)
+    public ReplicaWriter(MemberNode member, MemberRegistry registry, LeaderOptions options, ILogger logger)
     {
         _member = member;
         _registry = registry;
@@ -44,25 +44,25 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     /// Stores one copy on this member; true when the member acknowledged it durably. <paramref name="trace"/>
     /// is the span of this copy, so the batch that carries it can be traced back to its SET.
     /// </summary>
-    public Task<bool> StoreAsync(StoreRequest request, ActivityContext trace = default)
+    public Task<bool> StoreAsync(Copy copy, ActivityContext trace = default)
     {
-        var pending = new Pending(request, trace);
+        var pending = new Pending(copy, trace);
         return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromResult(false);
     }
 
     private async Task SendLoopAsync()
     {
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        while (await _queue.Reader.WaitToReadAsync())
         {
-            await _slots.WaitAsync().ConfigureAwait(false);
+            await _slots.WaitAsync();
             var items = new List<Pending>();
             long bytes = 0;
             while (items.Count < _options.MaxBatchCount && _queue.Reader.TryPeek(out var next)
-                   && (items.Count == 0 || bytes + next.Request.Payload.Length <= _options.MaxBatchBytes)
+                   && (items.Count == 0 || bytes + next.Copy.Payload.Length <= _options.MaxBatchBytes)
                    && _queue.Reader.TryRead(out next))
             {
                 items.Add(next);
-                bytes += next.Request.Payload.Length;
+                bytes += next.Copy.Payload.Length;
             }
 
             if (items.Count == 0)
@@ -72,7 +72,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
             }
 
             // Only the write is awaited (writes on a stream are sequential); the reply completes the batch.
-            await SendAsync(items).ConfigureAwait(false);
+            await SendAsync(items);
         }
     }
 
@@ -82,9 +82,9 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         // travels in the message, so each SET's trace leads to the batch and the member's spans under it.
         var activity = LeaderTelemetry.Source.HasListeners() ? StartBatchActivity(items) : null;
         var batch = new Batch(items, Stopwatch.GetTimestamp(), activity);
-        var request = new StoreBatchRequest { Sequence = Interlocked.Increment(ref _sequence), Traceparent = activity?.Id ?? "" };
+        var request = new StoreBatch { Sequence = Interlocked.Increment(ref _sequence), Traceparent = activity?.Id ?? "" };
         foreach (var p in items)
-            request.Items.Add(p.Request);
+            request.Items.Add(p.Copy);
 
         StoreStream stream;
         try
@@ -101,7 +101,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
 
         try
         {
-            await stream.Call.RequestStream.WriteAsync(request).ConfigureAwait(false);
+            await stream.Call.RequestStream.WriteAsync(request);
         }
         catch (Exception e)
         {
@@ -129,7 +129,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     {
         try
         {
-            await foreach (var reply in stream.Call.ResponseStream.ReadAllAsync().ConfigureAwait(false))
+            await foreach (var reply in stream.Call.ResponseStream.ReadAllAsync())
             {
                 if (stream.Take(reply.Sequence) is not { } batch)
                     continue; // already expired
@@ -174,10 +174,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         var detail = e is RpcException rpc ? rpc.Status.Detail : e.Message;
         if (waiting.Count > 0 || status != StatusCode.Cancelled)
             LogStreamFailed(_logger, waiting.Count, _member.Address, status, detail);
-        // An unreachable member is marked down at once instead of waiting for its heartbeats to time out;
-        // its next heartbeat brings it back.
-        if (status == StatusCode.Unavailable)
-            _registry.MarkDown(_member, $"store failed: {detail}");
+        _registry.CallFailed(_member, status, "store", detail);
         foreach (var batch in waiting)
             Complete(batch, "error", stored: null);
         stream.Call.Dispose();
@@ -209,7 +206,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        await _loop.ConfigureAwait(false);
+        await _loop;
         StoreStream? stream;
         lock (_lock)
             stream = _stream;
@@ -217,9 +214,9 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
             Break(stream, new RpcException(new Status(StatusCode.Cancelled, "leader shutting down")));
     }
 
-    private sealed class Pending(StoreRequest request, ActivityContext trace)
+    private sealed class Pending(Copy copy, ActivityContext trace)
     {
-        public StoreRequest Request { get; } = request;
+        public Copy Copy { get; } = copy;
         public ActivityContext Trace { get; } = trace;
         public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -233,12 +230,12 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     }
 
     /// <summary>One StoreStream call and the batches waiting for their replies on it.</summary>
-    private sealed class StoreStream(Storage.StorageClient client, AsyncDuplexStreamingCall<StoreBatchRequest, StoreBatchReply> call)
+    private sealed class StoreStream(Copies.CopiesClient client, AsyncDuplexStreamingCall<StoreBatch, StoreBatchReply> call)
     {
         private readonly Dictionary<long, Batch> _waiting = [];
 
-        public Storage.StorageClient Client { get; } = client;
-        public AsyncDuplexStreamingCall<StoreBatchRequest, StoreBatchReply> Call { get; } = call;
+        public Copies.CopiesClient Client { get; } = client;
+        public AsyncDuplexStreamingCall<StoreBatch, StoreBatchReply> Call { get; } = call;
         public bool Broken { get; private set; }
 
         public void Track(long sequence, Batch batch)

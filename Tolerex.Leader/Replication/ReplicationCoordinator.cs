@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
@@ -19,14 +20,13 @@ internal sealed partial class ReplicationCoordinator(
     MemberRegistry registry,
     ReplicaPlacement placement,
     MessageIndex index,
-    IndexLog indexLog,
     VersionClock clock,
-    LeaderOptions options,
+    IOptions<LeaderOptions> leaderOptions,
     ILogger<ReplicationCoordinator> logger) : IAsyncDisposable
 {
+    private readonly LeaderOptions options = leaderOptions.Value;
     // Lazy: GetOrAdd may run its factory twice under a race, and a writer starts a task.
-    private readonly ConcurrentDictionary<Member, Lazy<ReplicaWriter>> _writers = new();
-    private readonly WritesInFlight _writes = new();
+    private readonly ConcurrentDictionary<MemberNode, Lazy<ReplicaWriter>> _writers = new();
 
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
     public async Task<bool> SetAsync(long id, ByteString payload)
@@ -39,38 +39,28 @@ internal sealed partial class ReplicationCoordinator(
             return false;
         }
 
-        _writes.Enter(id);
-        try
-        {
-            return await StoreAndIndexAsync(id, payload, need).ConfigureAwait(false);
-        }
-        finally
-        {
-            _writes.Exit(id);
-        }
+        return await StoreAndIndexAsync(id, payload, need);
     }
 
     private async Task<bool> StoreAndIndexAsync(long id, ByteString payload, int need)
     {
-        var request = new StoreRequest { Id = id, Version = clock.Next(), Payload = payload };
+        var copy = new Copy { Id = id, Version = clock.Next(), Payload = payload };
         // Every member this SET has used, also the exclusion list for substitutes (so one list serves both).
-        var tried = new List<Member>(need + 1);
+        var tried = new List<MemberNode>(need + 1);
         placement.Reserve(need, tried, tried);
-        var placed = tried.ToArray();
         // The index record is made durable while the copies are stored, not after them: a SET waits for one
         // fsync instead of two in a row, and the SETs waiting meanwhile share the groups on members and here.
-        // It is applied (visible to GET) only once the copies are acknowledged.
-        var record = indexLog.RecordAsync(id, request.Version, placed);
-        var pending = new List<Task<(Member Member, bool Stored)>>(tried.Count);
+        var write = index.BeginWrite(id, copy.Version, tried.ToArray());
+        var pending = new List<Task<(MemberNode Member, bool Stored)>>(tried.Count);
         foreach (var member in tried)
-            pending.Add(StoreOnAsync(member, request));
+            pending.Add(StoreOnAsync(member, copy));
 
-        var acked = new List<Member>(need);
+        var acked = new List<MemberNode>(need);
         while (pending.Count > 0)
         {
-            var done = await Task.WhenAny(pending).ConfigureAwait(false);
+            var done = await Task.WhenAny(pending);
             pending.Remove(done);
-            var (member, stored) = await done.ConfigureAwait(false);
+            var (member, stored) = await done;
             if (stored)
             {
                 acked.Add(member);
@@ -84,44 +74,30 @@ internal sealed partial class ReplicationCoordinator(
             {
                 LeaderMetrics.Substituted();
                 LogSubstituted(logger, id, member.Address, tried[^1].Address);
-                pending.Add(StoreOnAsync(tried[^1], request));
+                pending.Add(StoreOnAsync(tried[^1], copy));
             }
-        }
-
-        int segment;
-        try
-        {
-            segment = await record.ConfigureAwait(false);
-        }
-        catch (IOException e)
-        {
-            // The copies may exist but the index cannot name them durably: not acknowledged.
-            LogIndexFailed(logger, id, e);
-            return false;
         }
 
         if (acked.Count < need)
         {
+            write.Abandon();
             LogSetFailed(logger, id, acked.Count, need);
             return false;
         }
 
-        // A false result means a newer SET of this id was indexed first; this write is then simply older, and
-        // still acknowledged.
         try
         {
-            if (tried.Count == need)
-                await indexLog.PublishAsync(id, request.Version, placed, segment).ConfigureAwait(false);
-            else // a copy moved: the durable record must name the members that hold it, before the acknowledgement
-                await indexLog.PutAsync(id, request.Version, acked.ToArray()).ConfigureAwait(false);
+            // False means a newer SET of this id was indexed first; this write is then simply older, and still
+            // acknowledged.
+            await write.CommitAsync([.. acked]);
+            return true;
         }
         catch (IOException e)
         {
+            // The copies exist but the index cannot name them durably: not acknowledged.
             LogIndexFailed(logger, id, e);
             return false;
         }
-
-        return true;
     }
 
     /// <summary>
@@ -133,33 +109,17 @@ internal sealed partial class ReplicationCoordinator(
         if (!index.TryGet(id, out _))
             return false;
         var version = clock.Next();
-        // SETs of this id that began earlier have lower versions: their records go to the log before this
-        // DEL's, as their effects reach memory before it (see WritesInFlight). Bounded by their own timeouts.
-        try
-        {
-            await _writes.WhenIdle(id).WaitAsync(2 * options.StoreTimeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            LogDeleteDidNotWait(logger, id);
-        }
-
-        if (!index.TryGet(id, out var entry))
-            return false;
-        if (!await indexLog.DeleteAsync(id, version).ConfigureAwait(false))
-        {
-            // Deleted concurrently (absent: NOT_FOUND), or rewritten by a SET that came after this DEL (the
-            // DEL took effect first: OK, and its replicas already hold the newer value).
-            return index.TryGet(id, out _);
-        }
+        var (outcome, replicas) = await index.DeleteAsync(id, version);
+        if (outcome != DeleteOutcome.Deleted)
+            return outcome == DeleteOutcome.Superseded; // a later SET rewrote it: its replicas hold the newer value
 
         var request = new DeleteRequest { Id = id, Version = version };
-        await Task.WhenAll(entry.Replicas.Select(async replica =>
+        await Task.WhenAll(replicas.Select(async replica =>
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                var reply = await replica.Client.DeleteAsync(request, deadline: DateTime.UtcNow + options.StoreTimeout).ConfigureAwait(false);
+                var reply = await replica.Client.DeleteAsync(request, deadline: DateTime.UtcNow + options.StoreTimeout);
                 replica.ReportLoad(reply.Load);
                 LeaderMetrics.ReplicaCall(replica.MetricName, "delete", "ok", started);
             }
@@ -169,18 +129,18 @@ internal sealed partial class ReplicationCoordinator(
                 LeaderMetrics.ReplicaCall(replica.MetricName, "delete", "error", started);
                 OnCallFailed(replica, e, "delete", id);
             }
-        })).ConfigureAwait(false);
+        }));
         return true;
     }
 
-    private async Task<(Member, bool)> StoreOnAsync(Member member, StoreRequest request)
+    private async Task<(MemberNode, bool)> StoreOnAsync(MemberNode member, Copy copy)
     {
         // One span per copy, under the SET: from placement until the member's durable acknowledgement.
         using var activity = LeaderTelemetry.Source.StartActivity("store copy");
         activity?.SetTag("tolerex.member", member.MetricName);
         try
         {
-            var stored = await _writers.GetOrAdd(member, CreateWriter).Value.StoreAsync(request, activity?.Context ?? default).ConfigureAwait(false);
+            var stored = await _writers.GetOrAdd(member, CreateWriter).Value.StoreAsync(copy, activity?.Context ?? default);
             if (!stored)
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "not stored; the copy moves to another member");
             return (member, stored);
@@ -191,12 +151,12 @@ internal sealed partial class ReplicationCoordinator(
         }
     }
 
-    private Lazy<ReplicaWriter> CreateWriter(Member member) => new(() => new ReplicaWriter(member, registry, options, logger));
+    private Lazy<ReplicaWriter> CreateWriter(MemberNode member) => new(() => new ReplicaWriter(member, registry, options, logger));
 
     public async ValueTask DisposeAsync()
     {
         foreach (var writer in _writers.Values.Where(w => w.IsValueCreated))
-            await writer.Value.DisposeAsync().ConfigureAwait(false);
+            await writer.Value.DisposeAsync();
     }
 
     /// <summary>Reads the newest acknowledged value of <paramref name="id"/>.</summary>
@@ -214,7 +174,7 @@ internal sealed partial class ReplicationCoordinator(
             {
                 if (replica.Alive != (pass == 0))
                     continue;
-                var reply = await RetrieveAsync(replica, id, entry.Version).ConfigureAwait(false);
+                var reply = await RetrieveAsync(replica, id, entry.Version);
                 if (reply is not null && Holds(reply, entry.Version))
                     return new ReadResult(ReadStatus.Found, reply.Payload);
                 if (reply is not null)
@@ -227,7 +187,7 @@ internal sealed partial class ReplicationCoordinator(
         // (its record was made durable alongside the copies, then the SET failed or the leader crashed, and
         // recovery brought the record back). The newest acknowledged version is elsewhere, or nowhere.
         if (answers.Count == entry.Replicas.Length)
-            return await FallBackAsync(id, entry, answers).ConfigureAwait(false);
+            return await FallBackAsync(id, entry, answers);
 
         LogReadUnavailable(logger, id, entry.Replicas.Length);
         return ReadResult.Unavailable;
@@ -243,7 +203,7 @@ internal sealed partial class ReplicationCoordinator(
     {
         LeaderMetrics.ReadFellBack();
         var others = registry.All.Where(m => !entry.Replicas.Contains(m)).ToArray();
-        var replies = await Task.WhenAll(others.Select(m => RetrieveAsync(m, id, indexed: null))).ConfigureAwait(false);
+        var replies = await Task.WhenAll(others.Select(m => RetrieveAsync(m, id, indexed: null)));
         if (replies.Count(r => r is null) >= options.Tolerance)
         {
             LogReadUnavailable(logger, id, entry.Replicas.Length);
@@ -261,12 +221,12 @@ internal sealed partial class ReplicationCoordinator(
     /// One read attempt on one member; null when it did not answer. With <paramref name="indexed"/> (a replica
     /// of the indexed version) an older answer counts and is logged as stale; without it any answer is fine.
     /// </summary>
-    private async Task<RetrieveReply?> RetrieveAsync(Member member, long id, long? indexed)
+    private async Task<RetrieveReply?> RetrieveAsync(MemberNode member, long id, long? indexed)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout).ConfigureAwait(false);
+            var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout);
             var stale = indexed is { } version && !Holds(reply, version);
             LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", stale ? "stale" : "ok", started);
             if (stale)
@@ -281,13 +241,10 @@ internal sealed partial class ReplicationCoordinator(
         }
     }
 
-    private void OnCallFailed(Member member, RpcException e, string operation, long id)
+    private void OnCallFailed(MemberNode member, RpcException e, string operation, long id)
     {
         LogCallFailed(logger, operation, id, member.Address, e.StatusCode, e.Status.Detail);
-        // An unreachable member is marked down at once instead of waiting for its heartbeats to time out;
-        // its next heartbeat brings it back.
-        if (e.StatusCode == StatusCode.Unavailable)
-            registry.MarkDown(member, $"{operation} failed: {e.Status.Detail}");
+        registry.CallFailed(member, e.StatusCode, operation, e.Status.Detail);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Not enough alive members for replication: id={Id} have={Have} need={Need}")]
@@ -307,9 +264,6 @@ internal sealed partial class ReplicationCoordinator(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Member} has version {Held} of id={Id}, index has {Indexed}; trying the next")]
     private static partial void LogStaleReplica(ILogger logger, long id, string member, long held, long indexed);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DEL id={Id}: a SET of this id is still in flight after twice the store timeout; deleting anyway")]
-    private static partial void LogDeleteDidNotWait(ILogger logger, long id);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "GET id={Id}: no replica holds indexed version {Indexed} (a SET that was never acknowledged); served version {Served} from a full read (0 = none)")]
     private static partial void LogFellBack(ILogger logger, long id, long indexed, long served);

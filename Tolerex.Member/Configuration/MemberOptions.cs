@@ -1,34 +1,55 @@
-using Tolerex.Protocol.Storage;
-using Tolerex.Member.Storage;
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
+using Tolerex.ServiceDefaults.Configuration;
+using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Member.Configuration;
 
-/// <summary>Every member setting with its default. Bound from the <c>Tolerex:Member</c> section.</summary>
+/// <summary>
+/// How a member listens and finds its leader; bound from <c>Tolerex:Member</c> (its storage settings are
+/// <see cref="Store.MessageStoreOptions"/>, bound from the same section).
+/// </summary>
 internal sealed class MemberOptions
 {
     public const string Section = "Tolerex:Member";
 
+    [Range(0, 65535)]
     public int Port { get; set; } = 5556;
+    [Range(0, 65535)]
     public int MetricsPort { get; set; } = 9092;
-    public IoMode Io { get; set; } = IoMode.Buffered;
-    /// <summary>fsync (ack after the sync that covers a write) or os (ack after hand-off to the OS).</summary>
-    public Durability Durability { get; set; } = Durability.Fsync;
-    public long SegmentBytes { get; set; } = 64L * 1024 * 1024;
-    /// <summary>Zero-filled space kept ahead of the active segment's end (0 = none), so each sync overwrites allocated blocks.</summary>
-    public long PreallocateBytes { get; set; } = 4L * 1024 * 1024;
-    public double CompactionThreshold { get; set; } = 0.5;
-    public long CompactionMinBytes { get; set; } = 16L * 1024 * 1024;
-    /// <summary>Where this member keeps its messages; reused across restarts.</summary>
-    public string DataDir { get; set; } = "";
     /// <summary>The leader's gRPC address (host:port or URL).</summary>
-    public string LeaderAddress { get; set; } = "localhost:5555";
-    /// <summary>The address this member advertises; the leader dials exactly this.</summary>
+    [Required(ErrorMessage = "is required")]
+    public string Leader { get; set; } = "localhost:5555";
+    /// <summary>The address this member advertises and the leader dials; empty means https://localhost:&lt;port&gt;.</summary>
     public string AdvertiseAddress { get; set; } = "";
+    /// <summary>The member's name, which is also its identity (certificate CN); empty means member-&lt;port&gt;.</summary>
+    [RegularExpression(@"^[A-Za-z0-9._-]{1,64}$", ErrorMessage = "must be 1-64 letters, digits, '.', '_' or '-'")]
     public string Name { get; set; } = "";
     /// <summary>Largest gRPC message accepted: the leader's maximum line plus framing.</summary>
+    [Range(1024, 1024 * 1024 * 1024)]
     public int MaxMessageBytes { get; set; } = 4 * 1024 * 1024 + 64 * 1024;
     /// <summary>Longest wait between registration attempts while the leader is unreachable.</summary>
+    [PositiveDuration]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(2);
     /// <summary>Deadline of each register/heartbeat call.</summary>
+    [PositiveDuration]
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>The identity this member's certificate carries.</summary>
+    public PeerIdentity Identity => new(NodeRole.Member, Name);
+}
+
+[OptionsValidator]
+internal sealed partial class MemberOptionsValidator : IValidateOptions<MemberOptions>;
+
+/// <summary>Defaults that depend on the port: name, advertised address.</summary>
+internal sealed class MemberOptionsDefaults : IPostConfigureOptions<MemberOptions>
+{
+    public void PostConfigure(string? name, MemberOptions options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Name))
+            options.Name = $"member-{options.Port}";
+        if (string.IsNullOrWhiteSpace(options.AdvertiseAddress))
+            options.AdvertiseAddress = $"https://localhost:{options.Port}";
+    }
 }

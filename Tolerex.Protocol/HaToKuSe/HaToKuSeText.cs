@@ -45,6 +45,9 @@ public static class HaToKuSeText
     public static ReadOnlySpan<byte> InvalidPassword => "ERROR: invalid password\r\n"u8;
     public static ReadOnlySpan<byte> NoPasswordSet => "ERROR: AUTH used but no password is set\r\n"u8;
     public static ReadOnlySpan<byte> TooManyConnections => "ERROR: too many connections\r\n"u8;
+    public static ReadOnlySpan<byte> DeleteFailed => "ERROR: delete failed\r\n"u8;
+    public static ReadOnlySpan<byte> LineTimeout => "ERROR: line timeout\r\n"u8;
+    public static ReadOnlySpan<byte> NoFreeIds => "ERROR: store failed (no free ids left above the highest id)\r\n"u8;
 
     /// <summary>The one error line for a rejected command. <see cref="ProtocolError.CountNotValid"/> is written by
     /// <see cref="HaToKuSeWriter.WriteCountError"/> because it names the configured maximum.</summary>

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Configuration;
 using Tolerex.ServiceDefaults.Configuration;
 
 namespace Tolerex.ServiceDefaults.Identity;
@@ -17,18 +16,17 @@ public sealed partial class NodeTls
     /// shared development CA (<c>Tolerex:Tls:DevCaDirectory</c>) issues this node a certificate for
     /// <paramref name="self"/> in memory. Expired or not-yet-valid certificates are a configuration error.
     /// </summary>
-    public static NodeTls Load(IConfiguration configuration, PeerIdentity self, IEnumerable<string>? hostNames = null, DateTimeOffset? now = null)
+    public static NodeTls Load(TlsOptions options, PeerIdentity self, IEnumerable<string>? hostNames = null, DateTimeOffset? now = null)
     {
         var at = now ?? DateTimeOffset.UtcNow;
-        var reader = new SettingReader(configuration, Section);
-        var caPath = reader.Raw("CaCertificate", null);
-        var certificatePath = reader.Raw("Certificate", null);
-        var keyPath = reader.Raw("Key", null);
+        var caPath = Setting(options.CaCertificate);
+        var certificatePath = Setting(options.Certificate);
+        var keyPath = Setting(options.Key);
         var notes = new List<string>();
 
         if (caPath is null && certificatePath is null && keyPath is null)
         {
-            var directory = reader.Raw("DevCaDirectory", null) ?? DefaultDevelopmentDirectory;
+            var directory = Setting(options.DevCaDirectory) ?? DefaultDevelopmentDirectory;
             using var authority = CertificateAuthority.LoadOrCreateDevelopment(directory, at, ExpiryWarning, out var created);
             notes.Add(created
                 ? $"TLS: created a development CA in {directory}; configure {Section}:CaCertificate, Certificate and Key for production"
@@ -72,6 +70,8 @@ public sealed partial class NodeTls
         if (left < ExpiryWarning)
             notes.Add($"WARNING: {what} expires in {left.TotalDays:0.#} days, on {certificate.NotAfter.ToUniversalTime():u}");
     }
+
+    private static string? Setting(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
     private static X509Certificate2 PublicPart(X509Certificate2 certificate) => X509CertificateLoader.LoadCertificate(certificate.RawData);
 

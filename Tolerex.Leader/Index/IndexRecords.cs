@@ -1,0 +1,62 @@
+using System.Buffers.Binary;
+using System.Text;
+using Tolerex.Leader.Membership;
+using Tolerex.Storage.Log;
+
+namespace Tolerex.Leader.Index;
+
+/// <summary>
+/// The leader's index as log records ("TI", see <see cref="RecordFrame"/>):
+/// <list type="bullet">
+/// <item>put: key = id, version = version, payload = the replicas' member numbers (int32 each, little endian);</item>
+/// <item>delete: key = id, version = the delete's version, no payload;</item>
+/// <item>member: key = member number, payload = identity length (u8), identity (UTF-8), address (UTF-8).</item>
+/// </list>
+/// </summary>
+internal static class IndexRecords
+{
+    public const byte Put = 1;
+    public const byte Delete = 2;
+    public const byte Member = 3;
+
+    public static readonly RecordFormat Format = new((byte)'T', (byte)'I');
+
+    public static LogRecord PutOf(long id, long version, MemberNode[] replicas)
+    {
+        var payload = new byte[4 * replicas.Length];
+        for (var i = 0; i < replicas.Length; i++)
+            BinaryPrimitives.WriteInt32LittleEndian(payload.AsSpan(4 * i), replicas[i].Number);
+        return new LogRecord(Put, id, version, payload);
+    }
+
+    public static LogRecord DeleteOf(long id, long version) => new(Delete, id, version, ReadOnlyMemory<byte>.Empty);
+
+    public static LogRecord MemberOf(int number, string address, string identity)
+    {
+        // Identities are at most 64 ASCII characters (PeerIdentity.MaxNameLength), so one byte holds the length.
+        var payload = new byte[1 + Encoding.UTF8.GetByteCount(identity) + Encoding.UTF8.GetByteCount(address)];
+        payload[0] = (byte)Encoding.UTF8.GetBytes(identity, payload.AsSpan(1));
+        Encoding.UTF8.GetBytes(address, payload.AsSpan(1 + payload[0]));
+        return new LogRecord(Member, number, 0, payload);
+    }
+
+    /// <summary>The member numbers of a put record.</summary>
+    public static int[] ReplicasOf(ReadOnlySpan<byte> payload)
+    {
+        var numbers = new int[payload.Length / 4];
+        for (var i = 0; i < numbers.Length; i++)
+            numbers[i] = BinaryPrimitives.ReadInt32LittleEndian(payload[(4 * i)..]);
+        return numbers;
+    }
+
+    /// <summary>The identity and address of a member record; false when the payload is malformed.</summary>
+    public static bool TryReadMember(ReadOnlySpan<byte> payload, out string identity, out string address)
+    {
+        identity = address = "";
+        if (payload.Length < 1 || payload.Length < 1 + payload[0])
+            return false;
+        identity = Encoding.UTF8.GetString(payload.Slice(1, payload[0]));
+        address = Encoding.UTF8.GetString(payload[(1 + payload[0])..]);
+        return address.Length > 0;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Buffers;
+using Tolerex.Storage.Files;
+
+namespace Tolerex.Storage.Log;
+
+public sealed partial class RecordLog
+{
+    /// <summary>Numbers of the sealed segments (every segment but the active one), ascending.</summary>
+    public IReadOnlyList<int> SealedSegments
+    {
+        get
+        {
+            var active = ActiveSegment;
+            return [.. _segments.Keys.Where(n => n != active).Order()];
+        }
+    }
+
+    /// <summary>
+    /// Every intact record of a sealed segment with its position (damage was reported at recovery and is
+    /// skipped). The payloads are slices of one array read from the file.
+    /// </summary>
+    public IEnumerable<(RecordPosition Position, LogRecord Record)> ReadSegment(int number)
+    {
+        if (!_segments.TryGetValue(number, out var segment))
+            yield break;
+        var data = segment.File.ReadAll(segment.Path);
+        for (var pos = 0; pos < data.Length;)
+        {
+            if (!RecordFrame.TryRead(data.AsMemory(pos), _options.Format, _seal, out var record))
+            {
+                pos = RecordFrame.FindNext(data, _options.Format, _seal, pos + 1) is var next and >= 0 ? next : data.Length;
+                continue;
+            }
+
+            yield return (new RecordPosition(number, pos), record);
+            pos += RecordFrame.SizeOf(record.Payload.Length);
+        }
+    }
+
+    /// <summary>New segments, numbered above every existing one, for records copied out of sealed segments.</summary>
+    public SegmentWriter CreateSegments() => new(this);
+
+    /// <summary>Closes and deletes sealed segments whose records are no longer needed, durably.</summary>
+    public void DeleteSegments(IEnumerable<int> numbers)
+    {
+        var active = ActiveSegment;
+        foreach (var number in numbers)
+        {
+            if (number == active || !_segments.TryRemove(number, out var segment))
+                continue;
+            Interlocked.Add(ref _totalBytes, -segment.Length);
+            segment.File.Dispose();
+            _fs.Delete(segment.Path);
+        }
+
+        _fs.SyncDirectory(Directory);
+    }
+
+    /// <summary>
+    /// Writes a checkpoint: <paramref name="records"/> stand for everything in the segments below
+    /// <paramref name="firstUncovered"/>, which are then deleted. Recovery replays the checkpoint first, then
+    /// the segments from <paramref name="firstUncovered"/> on. Atomic: a crash leaves the previous checkpoint
+    /// and every segment it did not cover.
+    /// </summary>
+    public void WriteCheckpoint(int firstUncovered, IEnumerable<LogRecord> records)
+    {
+        var path = Path.Combine(Directory, _options.CheckpointName);
+        AtomicFile.Write(_fs, path, file =>
+        {
+            var buffer = new ArrayBufferWriter<byte>(1024 * 1024);
+            long offset = 0;
+            Add(new LogRecord(CheckpointHeaderKind, firstUncovered, 0, ReadOnlyMemory<byte>.Empty));
+            foreach (var record in records)
+                Add(record);
+            Flush();
+
+            void Add(in LogRecord record)
+            {
+                var size = RecordFrame.SizeOf(record.Payload.Length);
+                RecordFrame.Write(buffer.GetSpan(size), _options.Format, _seal, record);
+                buffer.Advance(size);
+                if (buffer.WrittenCount >= 1024 * 1024)
+                    Flush();
+            }
+
+            void Flush()
+            {
+                file.Write(buffer.WrittenSpan, offset);
+                offset += buffer.WrittenCount;
+                buffer.ResetWrittenCount();
+            }
+        });
+        DeleteSegments(_segments.Keys.Where(n => n < firstUncovered).ToList());
+    }
+
+    internal RecordLogOptions Options => _options;
+    internal IStorageFileSystem FileSystem => _fs;
+    internal uint Seal => _seal;
+    internal int ReserveSegmentNumber() => Interlocked.Increment(ref _lastSegment);
+    internal string SegmentPath(int number) => PathOf(number);
+
+    /// <summary>Makes a committed compaction output readable.</summary>
+    internal void Register(LogSegment segment)
+    {
+        _segments[segment.Number] = segment;
+        Interlocked.Add(ref _totalBytes, segment.Length);
+    }
+}
+
+/// <summary>
+/// Writes records copied out of sealed segments into new segments (temporary files until
+/// <see cref="Commit"/>, which syncs and renames them and makes them readable). Disposing without committing
+/// removes them: the sources still hold everything.
+/// </summary>
+public sealed class SegmentWriter : IDisposable
+{
+    internal const string TemporarySuffix = ".compacting";
+
+    private readonly RecordLog _log;
+    private readonly List<LogSegment> _outputs = [];
+    private readonly ArrayBufferWriter<byte> _buffer = new(1024 * 1024);
+    private bool _committed;
+
+    internal SegmentWriter(RecordLog log) => _log = log;
+
+    /// <summary>Bytes written so far.</summary>
+    public long Length => _outputs.Sum(o => o.Length) + _buffer.WrittenCount;
+
+    /// <summary>Appends a copy of <paramref name="record"/>; returns where it will be once committed.</summary>
+    public RecordPosition Append(in LogRecord record)
+    {
+        var size = RecordFrame.SizeOf(record.Payload.Length);
+        if (_outputs.Count == 0 || (Current.Length + _buffer.WrittenCount > 0 && Current.Length + _buffer.WrittenCount + size > _log.Options.SegmentBytes))
+            Start();
+        var position = new RecordPosition(Current.Number, Current.Length + _buffer.WrittenCount);
+        RecordFrame.Write(_buffer.GetSpan(size), _log.Options.Format, _log.Seal, record);
+        _buffer.Advance(size);
+        if (_buffer.WrittenCount >= 1024 * 1024)
+            FlushBuffer();
+        return position;
+    }
+
+    /// <summary>Makes every output durable under its segment name and readable through the log.</summary>
+    public void Commit()
+    {
+        FlushBuffer();
+        foreach (var output in _outputs)
+        {
+            output.File.Sync();
+            var path = _log.SegmentPath(output.Number);
+            _log.FileSystem.Move(output.Path, path);
+            output.Path = path;
+        }
+
+        _log.FileSystem.SyncDirectory(_log.Directory);
+        foreach (var output in _outputs)
+            _log.Register(output);
+        _committed = true;
+    }
+
+    public void Dispose()
+    {
+        if (_committed)
+            return;
+        foreach (var output in _outputs)
+        {
+            output.File.Dispose();
+            try
+            {
+                _log.FileSystem.Delete(output.Path);
+            }
+            catch (IOException)
+            {
+                // Recovery removes leftover temporary files.
+            }
+        }
+    }
+
+    private LogSegment Current => _outputs[^1];
+
+    private void Start()
+    {
+        FlushBuffer();
+        var number = _log.ReserveSegmentNumber();
+        var temporary = _log.SegmentPath(number) + TemporarySuffix;
+        _outputs.Add(new LogSegment(number, temporary, _log.FileSystem.Open(temporary)));
+    }
+
+    private void FlushBuffer()
+    {
+        if (_buffer.WrittenCount == 0)
+            return;
+        Current.File.Write(_buffer.WrittenSpan, Current.Length);
+        Current.Length += _buffer.WrittenCount;
+        _buffer.ResetWrittenCount();
+    }
+}

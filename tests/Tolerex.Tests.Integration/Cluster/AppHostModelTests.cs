@@ -1,0 +1,54 @@
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Tolerex.Tests.Integration.Cluster;
+
+/// <summary>The AppHost's application model, built but not started.</summary>
+public sealed class AppHostModelTests : IDisposable
+{
+    private readonly string _dataRoot = Directory.CreateTempSubdirectory("tolerex-model-").FullName;
+
+    private async Task<IDistributedApplicationTestingBuilder> BuilderAsync(params string[] args) =>
+        await DistributedApplicationTestingBuilder.CreateAsync<Projects.Tolerex_AppHost>(
+            [$"--Tolerex:DataRoot={_dataRoot}", $"--Tolerex:CertificateRoot={Path.Combine(_dataRoot, "certs")}", .. args],
+            TestContext.Current.CancellationToken);
+
+    /// <summary>A node's environment as a manifest would show it (publish mode: endpoints and parameters stay
+    /// expressions, so nothing has to be allocated or started).</summary>
+    private static async Task<Dictionary<string, string>> EnvironmentOf(IDistributedApplicationTestingBuilder builder, string resource)
+    {
+        var configuration = await ExecutionConfigurationBuilder.Create(builder.Resources.Single(r => r.Name == resource))
+            .WithEnvironmentVariablesConfig()
+            .BuildAsync(new(DistributedApplicationOperation.Publish), NullLogger.Instance, TestContext.Current.CancellationToken);
+        return configuration.EnvironmentVariables.ToDictionary();
+    }
+
+    private static async Task<string?> ParameterValue(IDistributedApplicationTestingBuilder builder, string name) =>
+        await builder.Resources.OfType<ParameterResource>().Single(p => p.Name == name).GetValueAsync(TestContext.Current.CancellationToken);
+
+    [Fact]
+    public async Task Every_node_traces_the_configured_share_of_requests_and_all_of_them_by_default()
+    {
+        var sampled = await BuilderAsync("--Parameters:traceSampling=0.05");
+        foreach (var node in new[] { "leader", "member1", "member3" })
+        {
+            var environment = await EnvironmentOf(sampled, node);
+            Assert.Equal("parentbased_traceidratio", environment["OTEL_TRACES_SAMPLER"]);
+            Assert.Equal("{traceSampling.value}", environment["OTEL_TRACES_SAMPLER_ARG"]);
+        }
+
+        Assert.Equal("0.05", await ParameterValue(sampled, "traceSampling"));
+        Assert.Equal("1", await ParameterValue(await BuilderAsync(), "traceSampling"));
+    }
+
+    [Fact]
+    public async Task A_sampling_share_outside_0_to_1_stops_the_apphost_with_a_clear_message()
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => BuilderAsync("--Parameters:traceSampling=2"));
+        Assert.Contains("Parameter 'traceSampling' must be a number from 0 to 1 (got '2')", error.ToString(), StringComparison.Ordinal);
+    }
+
+    public void Dispose() => Directory.Delete(_dataRoot, recursive: true);
+}

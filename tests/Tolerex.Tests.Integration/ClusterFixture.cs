@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using Aspire.Hosting;
+using Aspire.Hosting.ApplicationModel;
+using Aspire.Hosting.Testing;
+
+namespace Tolerex.Tests.Integration;
+
+/// <summary>
+/// Starts the real AppHost (DCP, leader and member processes) with its own data directory, and waits until
+/// the leader answers on its HaToKuSe port and every member is registered and alive.
+/// </summary>
+public class ClusterFixture : IAsyncLifetime
+{
+    public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
+
+    public int Members { get; protected init; } = 3;
+    public int Tolerance { get; protected init; } = 2;
+
+    public DistributedApplication App { get; private set; } = null!;
+    public string DataRoot { get; } = Directory.CreateTempSubdirectory("tolerex-it-").FullName;
+    public string Host { get; private set; } = "localhost";
+    public int Port { get; private set; }
+
+    public async ValueTask InitializeAsync()
+    {
+        using var cts = new CancellationTokenSource(StartTimeout);
+        var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Tolerex_AppHost>(
+            [$"--Tolerex:DataRoot={DataRoot}", $"--Tolerex:CertificateRoot={Path.Combine(DataRoot, "certs")}", $"--Parameters:members={Members}", $"--Parameters:tolerance={Tolerance}"],
+            cts.Token);
+        App = await builder.BuildAsync(cts.Token);
+        await App.StartAsync(cts.Token);
+        await App.ResourceNotifications.WaitForResourceHealthyAsync("leader", cts.Token);
+
+        var endpoint = App.GetEndpoint("leader", "hatokuse");
+        Host = endpoint.Host;
+        Port = endpoint.Port;
+        await Eventually.HoldsAsync(async () => (await AliveMembersAsync()).Count == Members, StartTimeout, "all members registered and alive");
+
+        // The first SETs of a fresh cluster open the leader's store streams and compile their paths (over a
+        // second): tests measure a cluster that is ready, so one SET and its DEL go first.
+        await using var warmUp = await ConnectAsync();
+        Assert.Equal("OK", await warmUp.CommandAsync("SET 0 warm-up"));
+        Assert.Equal("OK", await warmUp.CommandAsync("DEL 0"));
+    }
+
+    public Task<HaToKuSeConnection> ConnectAsync(bool quiet = true) => HaToKuSeConnection.OpenAsync(Host, Port, quiet);
+
+    /// <summary>MEMBERS, parsed into (name, alive) pairs.</summary>
+    public async Task<List<(string Name, bool Alive, string Line)>> MembersAsync()
+    {
+        await using var c = await ConnectAsync();
+        await c.SendAsync("MEMBERS\r\n");
+        var members = new List<(string, bool, string)>();
+        for (var line = await c.ReadLineAsync(); line != "END"; line = await c.ReadLineAsync())
+        {
+            var fields = line.Split(' ');
+            var name = fields.First(f => f.StartsWith("name=", StringComparison.Ordinal))[5..];
+            members.Add((name, fields.Contains("alive=true"), line));
+        }
+
+        return members;
+    }
+
+    public async Task<List<string>> AliveMembersAsync() =>
+        [.. (await MembersAsync()).Where(m => m.Alive).Select(m => m.Name)];
+
+    /// <summary>SIGKILLs a member's process (no graceful stop), as a crash would.</summary>
+    public async Task KillAsync(string resource)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var state = await App.ResourceNotifications.WaitForResourceAsync(resource,
+            e => e.Snapshot.Properties.Any(p => p.Name == "executable.pid" && p.Value is not null), cts.Token);
+        var pid = Convert.ToInt32(state.Snapshot.Properties.First(p => p.Name == "executable.pid").Value, System.Globalization.CultureInfo.InvariantCulture);
+        using var process = Process.GetProcessById(pid);
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync(cts.Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (App is not null)
+            await App.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataRoot, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        GC.SuppressFinalize(this);
+    }
+}

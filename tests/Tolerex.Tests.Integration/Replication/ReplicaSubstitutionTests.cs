@@ -1,0 +1,260 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Index;
+using Tolerex.Leader.Membership;
+using Tolerex.Leader.Placement;
+using Tolerex.Leader.Replication;
+using Tolerex.Protocol.V1;
+using Tolerex.ServiceDefaults.Identity;
+using Microsoft.Extensions.Options;
+
+namespace Tolerex.Tests.Integration.Replication;
+
+/// <summary>
+/// The leader's SET/GET paths against two real member processes and one address where nothing listens,
+/// made the most attractive placement target on purpose.
+/// </summary>
+public sealed class ReplicaSubstitutionTests : IAsyncLifetime
+{
+    private readonly string _data = Directory.CreateTempSubdirectory("tolerex-subst-").FullName;
+    private readonly List<NodeProcess> _members = [];
+    private readonly LeaderOptions _options;
+    private IndexMap _map = null!;
+    private MemberRegistry _registry = null!;
+    private MessageIndex _index = null!;
+    private ReplicationCoordinator _coordinator = null!;
+    private MemberNode _dead = null!;
+
+    private IndexLog _log = null!;
+    private NodeTls _tls = null!;
+    private string _caDirectory = null!;
+
+    public ReplicaSubstitutionTests() =>
+        _options = new() { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1), DataDir = Path.Combine(_data, "leader") };
+
+    private async Task<MemberNode> RegisterAsync(string address, string name, MemberLoad load)
+    {
+        var member = _registry.GetOrAdd(address, name, _index.RecordMemberAsync, out var added);
+        await member.Recorded;
+        _registry.Registered(member, name, load, added);
+        return member;
+    }
+
+    public async ValueTask InitializeAsync()
+    {
+        // This test plays the leader: it shares a development CA with the member processes it starts.
+        _caDirectory = Path.Combine(_data, "ca");
+        _tls = NodeTls.Load(new TlsOptions { DevCaDirectory = _caDirectory }, PeerIdentity.Leader);
+        var options = Options.Create(_options);
+        _registry = new MemberRegistry(options, _tls, NullLogger<MemberRegistry>.Instance);
+        _map = new IndexMap();
+        _log = new IndexLog(_map, _registry, options, NullLogger<IndexLog>.Instance);
+        _log.Open();
+        _index = new MessageIndex(_map, _log, options, NullLogger<MessageIndex>.Instance);
+        _coordinator = new ReplicationCoordinator(_registry, new ReplicaPlacement(_registry, new LeastLoadedBalancer()), _index,
+            new VersionClock(), options, NullLogger<ReplicationCoordinator>.Instance);
+
+        // Lowest load and lowest address: least_loaded picks it first for every SET.
+        _dead = await RegisterAsync($"127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
+        for (var i = 0; i < 2; i++)
+            await StartMemberAsync($"live{i}", new MemberLoad { MessagesHeld = 1000 });
+    }
+
+    /// <summary>A real member process, registered with this test's leader side under <paramref name="load"/>.</summary>
+    private async Task<(NodeProcess Process, MemberNode Member)> StartMemberAsync(string name, MemberLoad load)
+    {
+        var port = NodeProcess.FreePort();
+        // No leader exists here; the members keep retrying registration, which is fine for these tests.
+        var process = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, name)],
+            new Dictionary<string, string>
+            {
+                ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
+                ["Tolerex__Member__Name"] = name,
+                ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
+            });
+        _members.Add(process);
+        await process.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
+        return (process, await RegisterAsync($"localhost:{port}", name, load));
+    }
+
+    [Fact]
+    public async Task A_copy_aimed_at_an_unreachable_member_moves_to_another_and_the_set_is_acknowledged()
+    {
+        Assert.True(await _coordinator.SetAsync(42, ByteString.CopyFromUtf8("moved")));
+
+        Assert.True(_index.TryGet(42, out var entry));
+        Assert.Equal(2, entry.Replicas.Length);
+        Assert.DoesNotContain(_dead, entry.Replicas);
+        Assert.False(_dead.Alive); // marked down at once, not after heartbeat timeout
+        var read = await _coordinator.GetAsync(42);
+        Assert.Equal((ReadStatus.Found, "moved"), (read.Status, read.Payload!.ToStringUtf8()));
+    }
+
+    /// <summary>
+    /// A third live member, least loaded, so it takes a copy of every SET; its store stream is opened by a
+    /// first SET of <paramref name="id"/>, then the process is frozen (SIGSTOP) while <paramref name="whileFrozen"/>
+    /// runs: the connection stays up, nothing is ever answered.
+    /// </summary>
+    private async Task WhileAMemberIsFrozenAsync(long id, Func<MemberNode, Task> whileFrozen)
+    {
+        var (frozen, member) = await StartMemberAsync("frozen", new MemberLoad());
+        Assert.True(await _coordinator.SetAsync(id, ByteString.CopyFromUtf8("before")));
+        Assert.True(_index.TryGet(id, out var first) && first.Replicas.Contains(member));
+        frozen.Freeze(true);
+        try
+        {
+            await whileFrozen(member);
+        }
+        finally
+        {
+            frozen.Freeze(false);
+        }
+    }
+
+    [Fact]
+    public Task A_copy_on_a_member_that_stops_answering_moves_to_another_after_the_store_timeout() =>
+        WhileAMemberIsFrozenAsync(50, async member =>
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.True(await _coordinator.SetAsync(51, ByteString.CopyFromUtf8("after")).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            // After the store timeout, not before it, and not only when HTTP/2 keep-alive gives up (15 s).
+            Assert.True(clock.Elapsed >= _options.StoreTimeout - TimeSpan.FromMilliseconds(200) && clock.Elapsed < _options.StoreTimeout + TimeSpan.FromSeconds(4),
+                $"answered after {clock.Elapsed}");
+            Assert.True(_index.TryGet(51, out var entry));
+            Assert.Equal(2, entry.Replicas.Length);
+            Assert.DoesNotContain(member, entry.Replicas);
+            var read = await _coordinator.GetAsync(51);
+            Assert.Equal((ReadStatus.Found, "after"), (read.Status, read.Payload!.ToStringUtf8()));
+        });
+
+    [Fact]
+    public async Task One_set_is_one_trace_with_a_span_per_copy_and_the_batch_call_under_it()
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
+        using var listener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = source => source.Name == "Tolerex.Leader",
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Add,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(listener);
+        using var source = new System.Diagnostics.ActivitySource("Tolerex.Tests.Trace");
+        using var traceListener = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == source.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(traceListener);
+
+        System.Diagnostics.ActivityTraceId trace;
+        System.Diagnostics.ActivitySpanId set;
+        using (var root = source.StartActivity("SET"))
+        {
+            trace = root!.TraceId;
+            set = root.SpanId;
+            Assert.True(await _coordinator.SetAsync(45, ByteString.CopyFromUtf8("traced")));
+        }
+
+        // A copy span per member tried — the dead first choice (failed) and the two that stored it — all under the SET.
+        var copies = spans.Where(a => a.TraceId == trace && a.OperationName == "store copy").ToList();
+        Assert.Equal(3, copies.Count);
+        Assert.All(copies, c => Assert.Equal(set, c.ParentSpanId));
+        Assert.Single(copies, c => c.Status == System.Diagnostics.ActivityStatusCode.Error && (string?)c.GetTagItem("tolerex.member") == "dead");
+        // Every copy that reached a member is carried by a StoreBatch call in the SET's trace or linked from it.
+        var batches = spans.Where(a => a.OperationName == "StoreBatch"
+            && (a.TraceId == trace || a.Links.Any(l => l.Context.TraceId == trace))).ToList();
+        Assert.True(batches.Count >= 2, $"{batches.Count} batch calls traced");
+        Assert.Contains(batches, b => b.TraceId == trace && copies.Any(c => c.SpanId == b.ParentSpanId));
+    }
+
+    /// <summary>The index as a restarted leader would recover it from this test's data directory.</summary>
+    private async Task<IndexMap> RecoverIndexAsync()
+    {
+        await _log.DisposeAsync();
+        var recovered = new IndexMap();
+        _log = new IndexLog(recovered, _registry, Options.Create(_options), NullLogger<IndexLog>.Instance);
+        _log.Open();
+        return recovered;
+    }
+
+    /// <summary>Indexes a version of <paramref name="id"/> whose copies were never stored, as recovery brings back a SET cut short.</summary>
+    private Task<bool> IndexWithoutCopiesAsync(long id, long version, MemberNode[] replicas) =>
+        _index.BeginWrite(id, version, replicas).CommitAsync(replicas);
+
+    [Fact]
+    public async Task A_moved_copy_is_named_by_the_durable_index_not_only_in_memory()
+    {
+        // The SET's record names its first placement (the dead member); the acknowledgement waits for a second
+        // record that names the substitute.
+        Assert.True(await _coordinator.SetAsync(46, ByteString.CopyFromUtf8("moved")));
+        Assert.True((await RecoverIndexAsync()).TryGet(46, out var entry));
+        Assert.Equal(2, entry.Replicas.Length);
+        Assert.DoesNotContain(_dead, entry.Replicas);
+    }
+
+    [Fact]
+    public async Task A_read_of_a_version_no_replica_holds_falls_back_to_the_newest_acknowledged_one()
+    {
+        // A SET's index record is durable before its copies are stored; after a crash mid-SET (or a failed
+        // SET) recovery brings back a record whose copies do not exist. Such a record is made here directly.
+        Assert.True(await _coordinator.SetAsync(60, ByteString.CopyFromUtf8("acknowledged")));
+        Assert.True(_index.TryGet(60, out var entry));
+        Assert.True(await IndexWithoutCopiesAsync(60, entry.Version + 1_000, entry.Replicas));
+        var read = await _coordinator.GetAsync(60);
+        Assert.Equal((ReadStatus.Found, "acknowledged"), (read.Status, read.Payload!.ToStringUtf8()));
+
+        // A fresh id whose only SET never stored anything: no member holds it, and only the dead one (fewer
+        // than Tolerance) is silent, so it does not exist.
+        var live = _registry.All.Where(m => m != _dead).ToArray();
+        Assert.True(await IndexWithoutCopiesAsync(61, entry.Version + 2_000, live));
+        Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(61)).Status);
+
+        // With Tolerance members silent, the holders of an acknowledged version may be among them: no answer.
+        await RegisterAsync($"127.0.0.1:{NodeProcess.FreePort()}", "dead2", new MemberLoad());
+        Assert.Equal(ReadStatus.Unavailable, (await _coordinator.GetAsync(61)).Status);
+    }
+
+    [Fact]
+    public Task A_del_racing_a_slow_set_of_the_same_id_is_ordered_after_it_in_memory_and_on_disk() =>
+        WhileAMemberIsFrozenAsync(70, async frozen =>
+        {
+            // The SET waits the store timeout for the frozen member, then moves that copy; the DEL starts
+            // meanwhile, so it is the later of the two, and must win both now and after a restart.
+            var set = _coordinator.SetAsync(70, ByteString.CopyFromUtf8("second"));
+            var del = _coordinator.DeleteAsync(70);
+            Assert.True(await set.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            Assert.True(await del.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+            Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(70)).Status);
+            Assert.False((await RecoverIndexAsync()).TryGet(70, out _));
+        });
+
+    [Fact]
+    public async Task With_fewer_reachable_members_than_tolerance_the_set_is_refused_not_acknowledged()
+    {
+        _members[1].Kill();
+        Assert.False(await _coordinator.SetAsync(43, ByteString.CopyFromUtf8("too few")));
+        Assert.False(_index.TryGet(43, out _));
+        Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(43)).Status);
+    }
+
+    [Fact]
+    public async Task A_read_fails_over_to_the_next_replica_when_the_first_has_crashed()
+    {
+        Assert.True(await _coordinator.SetAsync(44, ByteString.CopyFromUtf8("survives")));
+        _index.TryGet(44, out var entry);
+        var first = _members.Single(m => entry.Replicas[0].Name == $"live{_members.IndexOf(m)}");
+        first.Kill();
+        var read = await _coordinator.GetAsync(44);
+        Assert.Equal((ReadStatus.Found, "survives"), (read.Status, read.Payload!.ToStringUtf8()));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var m in _members)
+            await m.DisposeAsync();
+        await _log.DisposeAsync();
+        _registry.Dispose();
+        Directory.Delete(_data, recursive: true);
+    }
+}

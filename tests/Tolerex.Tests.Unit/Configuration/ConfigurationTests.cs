@@ -1,0 +1,201 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Tolerex.Leader.Configuration;
+using Tolerex.Member.Configuration;
+using Tolerex.Member.Store;
+using Tolerex.ServiceDefaults.Configuration;
+using Tolerex.Storage;
+
+namespace Tolerex.Tests.Unit.Configuration;
+
+/// <summary>
+/// Node settings built the way the programs build them: appsettings-style keys, the original's environment names
+/// and flags, the command line, binding, validation, and the one-line error a bad value gets.
+/// </summary>
+public class ConfigurationTests
+{
+    private sealed record Node(ConfigurationManager Configuration, ServiceProvider Services) : IDisposable
+    {
+        public T Options<T>() where T : class => Services.GetRequiredService<IOptions<T>>().Value;
+
+        public void Dispose() => Services.Dispose();
+    }
+
+    private static Node Leader(string[]? args = null, Dictionary<string, string>? environment = null, params (string Key, string Value)[] settings)
+    {
+        var configuration = Settings(settings);
+        configuration.AddLeaderConfiguration(args ?? [], name => environment?.GetValueOrDefault(name));
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLeaderOptions();
+        return new Node(configuration, services.BuildServiceProvider());
+    }
+
+    private static Node Member(string[]? args = null, Dictionary<string, string>? environment = null, params (string Key, string Value)[] settings)
+    {
+        var configuration = Settings(settings);
+        configuration.AddMemberConfiguration(args ?? [], name => environment?.GetValueOrDefault(name));
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddMemberOptions();
+        return new Node(configuration, services.BuildServiceProvider());
+    }
+
+    /// <summary>What appsettings.json (and <c>Tolerex__*</c> variables) would hold.</summary>
+    private static ConfigurationManager Settings((string Key, string Value)[] settings)
+    {
+        var configuration = new ConfigurationManager();
+        configuration.AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value)));
+        return configuration;
+    }
+
+    /// <summary>The one line a node prints for a bad leader setting.</summary>
+    private static string LeaderError(Dictionary<string, string>? environment = null, params (string Key, string Value)[] settings)
+    {
+        var configuration = Settings(settings);
+        var error = Assert.ThrowsAny<Exception>(() =>
+        {
+            configuration.AddLeaderConfiguration([], name => environment?.GetValueOrDefault(name));
+            using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLeaderOptions().BuildServiceProvider();
+            services.GetRequiredService<IStartupValidator>().Validate();
+        });
+        return NodeConfiguration.Describe(error, configuration, LeaderConfiguration.Aliases) ?? throw new InvalidOperationException("not described", error);
+    }
+
+    [Theory]
+    [InlineData("TOLERANCE=3", 3)]
+    [InlineData("TOLERANCE=2\n", 2)]
+    [InlineData("  TOLERANCE = 7  ", 7)]
+    public void Tolerance_file_accepts_the_originals_format(string content, int expected) =>
+        Assert.Equal(expected, ToleranceFile.Parse(content));
+
+    [Theory]
+    [InlineData("INVALID=3", "invalid tolerance.conf format")]
+    [InlineData("TOLERANCE", "invalid tolerance.conf format")]
+    [InlineData("TOLERANCE=-1", "greater than 0")]
+    [InlineData("TOLERANCE=0", "greater than 0")]
+    [InlineData("TOLERANCE=two", "valid integer")]
+    [InlineData("TOLERANCE=2\nEXTRA=1", "valid integer")]
+    public void Tolerance_file_rejects_bad_content(string content, string message)
+    {
+        var e = Assert.Throws<ConfigurationException>(() => ToleranceFile.Parse(content));
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Leader_reads_the_originals_environment_names()
+    {
+        using var node = Leader(environment: new() { ["LEADER_GRPC_PORT"] = "6001", ["LEADER_TCP_PORT"] = "6002", ["LEADER_METRICS_PORT"] = "6003",
+            ["TOLERANCE"] = "3", ["BALANCER_STRATEGY"] = "p2c", ["TOLEREX_PASSWORD"] = "secret" });
+        var o = node.Options<LeaderOptions>();
+        Assert.Equal((6001, 6002, 6003, 3, BalancerStrategy.PowerOfTwoChoices, "secret"), (o.GrpcPort, o.TcpPort, o.MetricsPort, o.Tolerance, o.Balancer, o.Password));
+    }
+
+    [Fact]
+    public void Section_keys_win_over_original_names_and_durations_take_units()
+    {
+        using var node = Leader(environment: new() { ["TOLERANCE"] = "3" }, settings: [("Tolerex:Leader:Tolerance", "4"), ("Tolerex:Leader:MemberTimeout", "1500ms"),
+            ("Tolerex:Leader:StoreTimeout", "00:00:05"), ("Tolerex:Leader:ReadAttemptTimeout", "2s"), ("Tolerex:Leader:PartialLineTimeout", "1m"),
+            ("Tolerex:Leader:IdleTimeout", "off"), ("Tolerex:Leader:MaxLineBytes", "1024"), ("Tolerex:Leader:Durability", "os")]);
+        var o = node.Options<LeaderOptions>();
+        Assert.Equal(4, o.Tolerance);
+        Assert.Equal(TimeSpan.FromMilliseconds(1500), o.MemberTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(5), o.StoreTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), o.ReadAttemptTimeout);
+        Assert.Equal(TimeSpan.FromMinutes(1), o.PartialLineTimeout);
+        Assert.Equal(TimeSpan.Zero, o.IdleTimeout);
+        Assert.Equal(1024, o.MaxLineBytes);
+        Assert.Equal(Durability.Os, o.Durability);
+    }
+
+    [Fact]
+    public void The_command_line_wins_over_everything_and_takes_the_originals_flags()
+    {
+        using var node = Leader(["--data-dir", "/srv/leader", "--Tolerex:Leader:TcpPort=7777"], new() { ["LEADER_TCP_PORT"] = "6002" },
+            ("Tolerex:Leader:DataDir", "/elsewhere"));
+        var o = node.Options<LeaderOptions>();
+        Assert.Equal(("/srv/leader", 7777), (o.DataDir, o.TcpPort));
+    }
+
+    [Fact]
+    public void Leader_reads_the_tolerance_file_named_by_tolerance_conf_unless_tolerance_is_set()
+    {
+        var file = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(file, "TOLERANCE=5");
+            using (var named = Leader(environment: new() { ["TOLERANCE_CONF"] = file }))
+                Assert.Equal(5, named.Options<LeaderOptions>().Tolerance);
+            using (var both = Leader(environment: new() { ["TOLERANCE_CONF"] = file, ["TOLERANCE"] = "2" }))
+                Assert.Equal(2, both.Options<LeaderOptions>().Tolerance);
+            var missing = LeaderError(new() { ["TOLERANCE_CONF"] = file + ".missing" });
+            Assert.Contains("cannot read tolerance file", missing, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [InlineData("TOLERANCE", "0", "Tolerex:Leader:Tolerance (TOLERANCE) must be between 1 and 1000 (got '0')")]
+    [InlineData("TOLERANCE", "abc", "Tolerex:Leader:Tolerance (TOLERANCE) must be a whole number (got 'abc')")]
+    [InlineData("LEADER_TCP_PORT", "70000", "Tolerex:Leader:TcpPort (LEADER_TCP_PORT) must be between 0 and 65535 (got '70000')")]
+    [InlineData("LEADER_GRPC_PORT", "x", "Tolerex:Leader:GrpcPort (LEADER_GRPC_PORT) must be a whole number (got 'x')")]
+    [InlineData("BALANCER_STRATEGY", "random", "Tolerex:Leader:Balancer (BALANCER_STRATEGY) must be least_loaded or p2c (got 'random')")]
+    public void Bad_original_values_get_one_line_naming_the_key_and_the_original_name(string variable, string value, string expected) =>
+        Assert.Equal(expected, LeaderError(new() { [variable] = value }));
+
+    [Theory]
+    [InlineData("MemberTimeout", "soon", "Tolerex:Leader:MemberTimeout must be a duration such as 500ms, 2s, 1m or 00:00:02 (got 'soon')")]
+    [InlineData("StoreTimeout", "0", "Tolerex:Leader:StoreTimeout must be a positive duration such as 500ms, 2s or 00:00:02 (got '0')")]
+    [InlineData("MaxLineBytes", "1", "Tolerex:Leader:MaxLineBytes must be between 64 and 536870912 (got '1')")]
+    [InlineData("Durability", "sometimes", "Tolerex:Leader:Durability must be fsync or os (got 'sometimes')")]
+    [InlineData("TcpListenAddress", "example.org", "Tolerex:Leader:TcpListenAddress must be localhost or an IP address (got 'example.org')")]
+    [InlineData("Tls", "maybe", "Tolerex:Leader:Tls must be a true or false (got 'maybe')")]
+    public void Bad_values_get_one_line_naming_the_key(string key, string value, string expected) =>
+        Assert.Equal(expected, LeaderError(settings: [($"Tolerex:Leader:{key}", value)]));
+
+    [Fact]
+    public void Settings_that_depend_on_each_other_are_checked_together() =>
+        Assert.StartsWith("Tolerex:Leader:MemberTimeout must be longer than HeartbeatInterval",
+            LeaderError(settings: [("Tolerex:Leader:MemberTimeout", "1s"), ("Tolerex:Leader:HeartbeatInterval", "2s")]), StringComparison.Ordinal);
+
+    [Fact]
+    public void Member_accepts_single_and_double_dash_flags_and_original_env_names()
+    {
+        using (var single = Member(["-port=7001", "-metrics", "7002", "-io=unbuffered"]))
+        {
+            var o = single.Options<MemberOptions>();
+            var store = single.Options<MessageStoreOptions>();
+            Assert.Equal((7001, 7002, IoMode.Unbuffered), (o.Port, o.MetricsPort, store.Io));
+            Assert.Equal(Path.Combine("data", "member-7001"), store.DataDir);
+            Assert.Equal("https://localhost:7001", o.AdvertiseAddress);
+            Assert.Equal("member-7001", o.Name);
+        }
+
+        using var dbl = Member(["--port", "7003", "--data-dir", "/tmp/x"], new() { ["LEADER_ADDR"] = "leader:5555", ["MEMBER_ADDR"] = "10.0.0.5:7003", ["OTEL_SERVICE_NAME"] = "member3" });
+        var d = dbl.Options<MemberOptions>();
+        Assert.Equal((7003, "/tmp/x", "leader:5555", "10.0.0.5:7003", "member3"), (d.Port, dbl.Options<MessageStoreOptions>().DataDir, d.Leader, d.AdvertiseAddress, d.Name));
+    }
+
+    [Fact]
+    public void Member_storage_settings_come_from_the_member_section()
+    {
+        using var node = Member(settings: [("Tolerex:Member:SegmentBytes", "8192"), ("Tolerex:Member:CompactionThresholdPercent", "30"), ("Tolerex:Member:Durability", "os")]);
+        var store = node.Options<MessageStoreOptions>();
+        Assert.Equal((8192L, 30, Durability.Os), (store.SegmentBytes, store.CompactionThresholdPercent, store.Durability));
+    }
+
+    [Theory]
+    [InlineData("-io=turbo", "Tolerex:Member:Io (MEMBER_IO_MODE) must be buffered or unbuffered (got 'turbo')")]
+    [InlineData("--port=99999", "Tolerex:Member:Port (MEMBER_GRPC_PORT) must be between 0 and 65535 (got '99999')")]
+    public void Member_rejects_bad_values_with_one_line(string flag, string expected)
+    {
+        var configuration = new ConfigurationManager();
+        var error = Assert.ThrowsAny<Exception>(() =>
+        {
+            configuration.AddMemberConfiguration([flag], _ => null);
+            using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddMemberOptions().BuildServiceProvider();
+            services.GetRequiredService<IStartupValidator>().Validate();
+        });
+        Assert.Equal(expected, NodeConfiguration.Describe(error, configuration, MemberConfiguration.Aliases));
+    }
+}
