@@ -59,7 +59,7 @@ internal static class LeaderHost
         var registry = app.Services.GetRequiredService<MemberRegistry>();
         LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count);
         app.MapDefaultEndpoints();
-        app.MapGrpcService<MembershipService>();
+        app.MapGrpcService<RegistrationService>();
         return app;
     }
 

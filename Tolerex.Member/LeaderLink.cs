@@ -1,6 +1,6 @@
 using Grpc.Core;
-using Tolerex.Member.Configuration;
 using Microsoft.Extensions.Options;
+using Tolerex.Member.Configuration;
 using Tolerex.Member.Store;
 using Tolerex.Protocol.V1;
 using Tolerex.ServiceDefaults.Identity;
@@ -20,7 +20,7 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
     {
         using var channel = NodeChannels.Create(_options.Leader, tls, peer => peer.Role == NodeRole.Leader, _options.CallTimeout, 64 * 1024,
             reason => LogLeaderRefused(logger, _options.Leader, reason));
-        var client = new Protocol.V1.Membership.MembershipClient(channel);
+        var client = new Registration.RegistrationClient(channel);
         var registered = false;
         var interval = TimeSpan.FromSeconds(1);
         var failures = 0;

@@ -22,15 +22,15 @@ internal sealed record BenchOptions(
     double GetRatio = 0,
     long KeySpace = 0,
     long StartId = 1,
-    /// <summary>Sent with AUTH on every Tolerex connection when the leader requires a password.</summary>
+    // Sent with AUTH on every Tolerex connection when the leader requires a password.
     string? Password = null,
-    /// <summary>Run the workload this long first, unmeasured, so JIT tiering and caches settle (both targets).</summary>
+    // Run the workload this long first, unmeasured, so JIT tiering and caches settle (both targets).
     TimeSpan Warmup = default,
-    /// <summary>Connect with TLS (a leader serving HaToKuSe over TLS).</summary>
+    // Connect with TLS (a leader serving HaToKuSe over TLS).
     ClientTls? Tls = null,
-    /// <summary>Commands each connection sends per write before reading their replies (1 = closed loop).</summary>
+    // Commands each connection sends per write before reading their replies (1 = closed loop).
     int Pipeline = 1,
-    /// <summary>Show a progress bar on stderr (only when it is a terminal).</summary>
+    // Show a progress bar on stderr (only when it is a terminal).
     bool Progress = false);
 
 internal sealed record BenchResult(
@@ -47,7 +47,7 @@ internal sealed record BenchResult(
     double P999Us,
     int Pipeline = 1,
     double GetRatio = 0,
-    /// <summary>When the measured phase ended (ISO 8601), so appended result files read as a history.</summary>
+    // When the measured phase ended (ISO 8601), so appended result files read as a history.
     string? Timestamp = null);
 
 /// <summary>

@@ -13,7 +13,7 @@ internal sealed partial class ClientSession
     /// <summary>
     /// N SETs with ids from this client's range, <c>&lt;message&gt;_&lt;id&gt;</c> when <paramref name="suffixId"/>.
     /// They go out <see cref="SessionOptions.Flush"/> per send, and every reply is read before the next send, so
-    /// each acknowledgement is counted (the original fired and forgot, and counted sends). The batch's latency
+    /// each acknowledgement is counted, not each send. The batch's latency
     /// for a command is from its send to its own reply. <paramref name="nested"/>: part of a larger run (stress),
     /// so no progress bar or summary line of its own.
     /// </summary>
@@ -30,7 +30,7 @@ internal sealed partial class ClientSession
         {
             await ProgressDisplay.RunAsync(_options.Progress && !nested, $"{operation} ×{count}", count, " SET", async progress =>
             {
-                for (long done = 0; done < count && !lost; )
+                for (long done = 0; done < count && !lost;)
                 {
                     var batch = (int)Math.Min(_options.Flush, count - done);
                     var batchFirst = _nextId;
@@ -94,8 +94,11 @@ internal sealed partial class ClientSession
         if (errors > 0)
             _csv?.Row(operation, errors, sentCount == 0 ? 0 : bytes * errors / sentCount, 0, _options.Mode, ok: false, message.Length);
         if (!nested)
+        {
             await _log.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{operation} DONE: {count} SET | acknowledged={acked} errors={errors} | {elapsed * 1000:0} ms | {(elapsed > 0 ? acked / elapsed : 0):0} acks/s | mean RTT {meanUs:0} us | ids {firstId}..{firstId + count - 1}"));
+        }
+
         return new BulkOutcome(firstId, count, acked, errors, elapsed, lost, ackedIds);
     }
 

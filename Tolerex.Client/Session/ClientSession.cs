@@ -167,7 +167,7 @@ internal sealed partial class ClientSession : IAsyncDisposable
         }
     }
 
-    /// <summary>The upper-cased first word, as the original's CSV named operations.</summary>
+    /// <summary>The upper-cased first word: the CSV's Operation column.</summary>
     private static string OperationName(ReadOnlySpan<byte> line)
     {
         line = line.TrimStart(" \t"u8);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Tolerex.Client.Session;
 
 /// <summary>
-/// The client's measurement rows, in the original's column order so its CSVs and ours feed the same report.
+/// The client's measurement rows, in the HaToKuSe client CSV column order that the report verb reads.
 /// UTF-8 without BOM; every row is flushed, so a killed client leaves complete rows. Thread-safe (the prober
 /// writes from its own task).
 /// </summary>

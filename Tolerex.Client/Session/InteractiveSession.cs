@@ -10,7 +10,7 @@ namespace Tolerex.Client.Session;
 /// server's commands it understands <c>&lt;N&gt; SET &lt;message&gt;</c> (N SETs from this client's id range, each
 /// acknowledgement counted), <c>FILE &lt;path&gt;</c> and <c>&lt;N&gt; FILE &lt;path&gt;</c> (a file's content as the
 /// message). End of input sends QUIT and waits (bounded) for Bye, so piping a file of commands works and the
-/// client never hangs (the original did, on EOF without QUIT).
+/// client never hangs, also on EOF without QUIT.
 /// </summary>
 internal sealed partial class InteractiveSession(TextReader input, Stream replies, TextWriter log, SessionOptions options, CsvLog? csv = null)
 {

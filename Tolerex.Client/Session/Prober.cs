@@ -11,8 +11,8 @@ internal enum ProbeKind { Ping, Set, Get }
 /// <summary>
 /// <c>--measure</c>: a second connection that issues its own probe commands — a SET of the load's payload size
 /// on the client's reserved id (<see cref="SessionOptions.Offset"/>), a GET of it, or a PING — and times them.
-/// It measures what another client sees while the load runs; it never re-sends the load's commands (the
-/// original did, so every measured SET ran twice).
+/// It measures what another client sees while the load runs; it never re-sends the load's commands, so no
+/// load command runs twice.
 /// </summary>
 internal sealed class Prober : IAsyncDisposable
 {

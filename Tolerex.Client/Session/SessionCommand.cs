@@ -67,7 +67,7 @@ internal static class SessionCommand
                 return exit;
             }
 
-            // With --csv, stdout carries only rows; what the server says goes to stderr (as in the original).
+            // With --csv, stdout carries only rows; what the server says goes to stderr.
             await using var replies = rows is null ? Console.OpenStandardOutput() : Console.OpenStandardError();
             return await new InteractiveSession(Console.In, replies, Console.Error, options, rows).RunAsync(endpoints, ct);
         });

@@ -146,12 +146,19 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
 
         var result = await commands.BulkSetAsync(command.Count, UnsafeByteOperations.UnsafeWrap(command.Payload.ToArray()));
         if (result.Complete)
+        {
             HaToKuSeWriter.WriteBulkOk(output, result.Count, result.First, result.Last);
+        }
         else if (result.NoFreeIds)
+        {
             HaToKuSeWriter.Write(output, HaToKuSeText.NoFreeIds);
+        }
         else
+        {
             HaToKuSeWriter.Write(output, Encoding.ASCII.GetBytes(string.Create(CultureInfo.InvariantCulture,
                 $"ERROR: store failed ({result.Stored} of {result.Count} stored, ids {result.First}..{result.Last})\r\n")));
+        }
+
         return result.Complete;
     }
 

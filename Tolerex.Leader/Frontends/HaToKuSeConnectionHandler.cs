@@ -84,7 +84,7 @@ internal sealed partial class HaToKuSeConnectionHandler(
                 if (output.UnflushedBytes > 0)
                     await output.FlushAsync(connection.ConnectionClosed);
 
-                // The peer is gone; a final line without its LF is dropped, as in the original.
+                // The peer is gone; a final line without its LF is not a command and is dropped.
                 if (result.IsCompleted || result.IsCanceled)
                     break;
             }

@@ -33,7 +33,7 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     /// <summary>
     /// The member at <paramref name="address"/>, created (down, with a fresh number) and bound to
     /// <paramref name="identity"/> if new; then <paramref name="record"/> makes it durable, and
-    /// <see cref="Member.Recorded"/> completes when it is. The caller checks the returned member's identity.
+    /// <see cref="MemberNode.Recorded"/> completes when it is. The caller checks the returned member's identity.
     /// </summary>
     public MemberNode GetOrAdd(string address, string identity, Func<MemberNode, Task> record, out bool added)
     {

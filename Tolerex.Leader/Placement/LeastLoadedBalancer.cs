@@ -1,7 +1,7 @@
 namespace Tolerex.Leader.Placement;
 
 /// <summary>
-/// The original's default: the <c>count</c> candidates with the lowest load, ties broken by address
+/// The default: the <c>count</c> candidates with the lowest load, ties broken by address
 /// (ordinal), deterministic. A partial selection, not a full sort: O(n·count).
 /// </summary>
 internal sealed class LeastLoadedBalancer : IBalancer

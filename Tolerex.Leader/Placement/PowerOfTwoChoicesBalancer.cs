@@ -1,7 +1,7 @@
 namespace Tolerex.Leader.Placement;
 
 /// <summary>
-/// Power of two choices, as in the original: for each copy draw two distinct random candidates from the
+/// Power of two choices: for each copy draw two distinct random candidates from the
 /// remaining pool and keep the less loaded (a tie keeps the first draw). O(count) per pick.
 /// </summary>
 internal sealed class PowerOfTwoChoicesBalancer(Random? random = null) : IBalancer

@@ -24,14 +24,14 @@ internal sealed partial class ReplicationCoordinator(
     IOptions<LeaderOptions> leaderOptions,
     ILogger<ReplicationCoordinator> logger) : IAsyncDisposable
 {
-    private readonly LeaderOptions options = leaderOptions.Value;
+    private readonly LeaderOptions _options = leaderOptions.Value;
     // Lazy: GetOrAdd may run its factory twice under a race, and a writer starts a task.
     private readonly ConcurrentDictionary<MemberNode, Lazy<ReplicaWriter>> _writers = new();
 
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
     public async Task<bool> SetAsync(long id, ByteString payload)
     {
-        var need = options.Tolerance;
+        var need = _options.Tolerance;
         var alive = registry.Alive.Length;
         if (alive < need)
         {
@@ -119,7 +119,7 @@ internal sealed partial class ReplicationCoordinator(
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                var reply = await replica.Client.DeleteAsync(request, deadline: DateTime.UtcNow + options.StoreTimeout);
+                var reply = await replica.Client.DeleteAsync(request, deadline: DateTime.UtcNow + _options.StoreTimeout);
                 replica.ReportLoad(reply.Load);
                 LeaderMetrics.ReplicaCall(replica.MetricName, "delete", "ok", started);
             }
@@ -151,7 +151,7 @@ internal sealed partial class ReplicationCoordinator(
         }
     }
 
-    private Lazy<ReplicaWriter> CreateWriter(MemberNode member) => new(() => new ReplicaWriter(member, registry, options, logger));
+    private Lazy<ReplicaWriter> CreateWriter(MemberNode member) => new(() => new ReplicaWriter(member, registry, _options, logger));
 
     public async ValueTask DisposeAsync()
     {
@@ -204,7 +204,7 @@ internal sealed partial class ReplicationCoordinator(
         LeaderMetrics.ReadFellBack();
         var others = registry.All.Where(m => !entry.Replicas.Contains(m)).ToArray();
         var replies = await Task.WhenAll(others.Select(m => RetrieveAsync(m, id, indexed: null)));
-        if (replies.Count(r => r is null) >= options.Tolerance)
+        if (replies.Count(r => r is null) >= _options.Tolerance)
         {
             LogReadUnavailable(logger, id, entry.Replicas.Length);
             return ReadResult.Unavailable;
@@ -226,7 +226,7 @@ internal sealed partial class ReplicationCoordinator(
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
-            var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + options.ReadAttemptTimeout);
+            var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + _options.ReadAttemptTimeout);
             var stale = indexed is { } version && !Holds(reply, version);
             LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", stale ? "stale" : "ok", started);
             if (stale)

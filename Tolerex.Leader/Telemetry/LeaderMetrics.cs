@@ -6,7 +6,7 @@ namespace Tolerex.Leader.Telemetry;
 /// <summary>
 /// The leader's instruments (meter <c>Tolerex.Leader</c>), named after OpenTelemetry conventions. In
 /// Prometheus they appear as <c>tolerex_leader_commands_total</c>, <c>tolerex_leader_command_duration_seconds</c>, …
-/// (see the README's metric table and deploy/grafana).
+/// (see docs/operations.md and deploy/grafana).
 /// </summary>
 internal static class LeaderMetrics
 {

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Tolerex.Storage.Log;
 
 namespace Tolerex.Member.Store;
 

@@ -159,7 +159,9 @@ internal sealed partial class MessageStore : IAsyncDisposable
         Unstage(record);
         long result;
         if (record.Kind == TombstoneKind)
+        {
             result = ApplyTombstone(record.Key, record.Version) ? 1 : 0;
+        }
         else
         {
             ApplyValue(record.Key, new Entry(at.Segment, record.Payload.Length, at.Offset, record.Version));

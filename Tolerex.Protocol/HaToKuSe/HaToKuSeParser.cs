@@ -8,7 +8,7 @@ namespace Tolerex.Protocol.HaToKuSe;
 /// Parses HaToKuSe lines straight out of a receive buffer, without allocating.
 /// A line ends at LF; one CR before the LF is dropped, so LF and CRLF both work.
 /// For <c>SET</c> the message is every byte after the single space (or tab) that follows the id,
-/// kept byte for byte: the original collapsed whitespace, which made some messages unstorable.
+/// kept byte for byte, so any message (runs of spaces and tabs included) can be stored.
 /// </summary>
 public static class HaToKuSeParser
 {
@@ -104,7 +104,7 @@ public static class HaToKuSeParser
         if (idEnd == head.Length)
         {
             // The id runs to the end of the window: either the line ends there (no message) or the
-            // "id" is longer than any int64 could be. As in the original, a missing message is a usage
+            // "id" is longer than any int64 could be. A missing message is a usage
             // error whatever the id looks like.
             return HaToKuSeCommand.Invalid(line.Length > head.Length ? ProtocolError.IdNotNumeric : ProtocolError.SetUsage);
         }
@@ -143,7 +143,7 @@ public static class HaToKuSeParser
                 : HaToKuSeCommand.Invalid(ProtocolError.IdNotNumeric);
         }
 
-        // As in the original, extra tokens after these keywords are ignored.
+        // Extra tokens after these keywords are ignored.
         if (Ascii.EqualsIgnoreCase(keyword, "HELP"u8))
             return new HaToKuSeCommand(CommandKind.Help);
         if (Ascii.EqualsIgnoreCase(keyword, "QUIT"u8) || Ascii.EqualsIgnoreCase(keyword, "EXIT"u8))

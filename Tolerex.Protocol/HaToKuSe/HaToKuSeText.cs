@@ -1,6 +1,6 @@
 namespace Tolerex.Protocol.HaToKuSe;
 
-/// <summary>The protocol's fixed texts, byte for byte as the original sent them (CRLF line ends).</summary>
+/// <summary>The protocol's fixed texts (CRLF line ends): clients match them byte for byte.</summary>
 public static class HaToKuSeText
 {
     public static ReadOnlySpan<byte> Banner =>
@@ -22,7 +22,7 @@ public static class HaToKuSeText
         "  1000 SET HELLO\r\n"u8 +
         "--------------------------------------------------\r\n"u8;
 
-    /// <summary>HELP shows the banner, then the commands the original did not have.</summary>
+    /// <summary>HELP shows the banner, then the commands beyond the basic ones.</summary>
     public static ReadOnlySpan<byte> HelpExtra =>
         "More:\r\n"u8 +
         "  DEL <id>                  Delete a message\r\n"u8 +

@@ -12,7 +12,7 @@ namespace Tolerex.ServiceDefaults.Identity;
 public static class NodeChannels
 {
     /// <summary>
-    /// Normalises "host:port" (the original's address form) or a URL to an https URI: node traffic is always
+    /// Normalises "host:port" or a URL to an https URI: node traffic is always
     /// TLS, so an http:// address (as Aspire's service discovery or an old configuration may give) means the
     /// same host and port over TLS.
     /// </summary>

@@ -1,7 +1,6 @@
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
-using Microsoft.Extensions.Configuration;
 using Tolerex.ServiceDefaults.Configuration;
 
 namespace Tolerex.ServiceDefaults.Identity;

@@ -13,7 +13,7 @@ public enum NodeRole
 /// <summary>
 /// Who is on the other end of a TLS connection: a role and a name, read from the certificate subject
 /// (<c>O=Tolerex, OU=tolerex-member, CN=member1</c>) — the same shape as Kubernetes' CN=user, O=group, so
-/// production certificates are easy to make with any tool (see the README).
+/// production certificates are easy to make with any tool (docs/operations.md).
 /// </summary>
 public sealed record PeerIdentity(NodeRole Role, string Name)
 {

@@ -22,7 +22,7 @@ public sealed class CrashableFileSystem : IStorageFileSystem
 
     private readonly Lock _lock = new();
     private Dictionary<string, Content> _names = new(StringComparer.Ordinal);
-    private Dictionary<string, Content> _durableNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Content> _durableNames = new(StringComparer.Ordinal);
     private int _generation;
     private bool _halted;
 

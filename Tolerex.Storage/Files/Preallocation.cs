@@ -3,9 +3,8 @@ namespace Tolerex.Storage.Files;
 /// <summary>
 /// Keeps zero-filled, synced space ahead of a log's end, so appends overwrite blocks the file already has.
 /// An fdatasync after such an overwrite need not commit file-system metadata (file size, new extents): on
-/// ext4 that skips a journal commit per group and roughly halves what each sync costs (measured: 5,800 →
-/// 12,800 4 KiB O_DSYNC writes/s on this machine's disk; see the README). Recovery treats an all-zero tail
-/// as the clean end of the log, not as damage.
+/// ext4 that skips a journal commit per group, much of what each sync costs (docs/benchmarks.md). Recovery
+/// treats an all-zero tail as the clean end of the log, not as damage.
 /// </summary>
 public sealed class Preallocation
 {

@@ -54,7 +54,10 @@ public static class LogSeal
         Span<byte> data = stackalloc byte[Size];
         if (file.Length != Size || file.Read(data, 0) != Size || !data[..4].SequenceEqual("TXSL"u8)
             || BinaryPrimitives.ReadUInt32LittleEndian(data[8..]) != RecordFrame.Checksum(data[..8]))
+        {
             return false;
+        }
+
         seal = BinaryPrimitives.ReadUInt32LittleEndian(data[4..]);
         return true;
     }

@@ -3,7 +3,6 @@ using System.IO.Pipelines;
 using System.Text;
 using Tolerex.Client.Connections;
 using Tolerex.Client.Session;
-using Tolerex.Tests.Integration;
 
 namespace Tolerex.Tests.Integration.Client;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Aspire.Hosting;
 
 namespace Tolerex.Tests.Integration.Cluster;
 

@@ -44,7 +44,7 @@ public class MemberFailureTests(FailureClusterFixture cluster) : IClassFixture<F
         Assert.Equal("ERROR: store failed", await c.CommandAsync("SET 61 too-few-members"));
         Assert.Equal("NOT_FOUND", await c.CommandAsync("GET 61"));
 
-        // Load tools see the refusals as errors, not successes (the original's client counted them as OK).
+        // Load tools see the refusals as errors, not successes.
         var bench = await Tolerex.Client.Bench.BenchRunner.RunAsync(new(cluster.Host, cluster.Port, Connections: 2, Requests: 20, StartId: 100), null, TestContext.Current.CancellationToken);
         Assert.Equal((20L, 20L), (bench.Requests, bench.Errors));
     }

@@ -37,8 +37,7 @@ public sealed partial class PrometheusTests(ClusterFixture cluster) : IClassFixt
             return nodes.SetEquals(["leader", "member1", "member2", "member3"]);
         }, Timeout, "every node scraped and up");
 
-        // The SETs above are counted as successes, the GET of a missing id as not_found, and nothing as an
-        // error (the original's dashboard counted every request as an error).
+        // The SETs above are counted as successes, the GET of a missing id as not_found, and nothing as an error.
         await Eventually.HoldsAsync(async () =>
             (await QueryAsync(http, "sum(tolerex_leader_commands_total{command=\"SET\",outcome=\"ok\"})", ct)) is [var r]
             && double.Parse(r.GetProperty("value")[1].GetString()!, System.Globalization.CultureInfo.InvariantCulture) >= sets, Timeout, "SETs counted");

@@ -1,11 +1,8 @@
 using Google.Protobuf;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.Extensions.Configuration;
 using Tolerex.Protocol.V1;
-using V1 = Tolerex.Protocol.V1;
 using Tolerex.ServiceDefaults.Identity;
-using Tolerex.Tests.Integration;
 
 namespace Tolerex.Tests.Integration.Identity;
 
@@ -150,7 +147,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
         using (var channel = Channel(LeaderAddress, foreignMember))
         {
             var e = await Assert.ThrowsAsync<RpcException>(async () =>
-                await new V1.Membership.MembershipClient(channel).HeartbeatAsync(new HeartbeatRequest { Address = MemberAddress }, cancellationToken: Ct));
+                await new Registration.RegistrationClient(channel).HeartbeatAsync(new HeartbeatRequest { Address = MemberAddress }, cancellationToken: Ct));
             Assert.Contains(e.StatusCode, Refused);
         }
 
@@ -171,7 +168,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
     public async Task A_member_cannot_register_or_heartbeat_as_another()
     {
         using var channel = Channel(LeaderAddress, Identity(NodeRole.Member, "member-b"));
-        var membership = new V1.Membership.MembershipClient(channel);
+        var membership = new Registration.RegistrationClient(channel);
         var heartbeat = await Assert.ThrowsAsync<RpcException>(async () => await membership.HeartbeatAsync(new HeartbeatRequest { Address = MemberAddress }, cancellationToken: Ct));
         Assert.Equal(StatusCode.PermissionDenied, heartbeat.StatusCode);
         Assert.Contains("member-a", heartbeat.Status.Detail, StringComparison.Ordinal);
@@ -184,7 +181,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
         {
             using var other = Channel(LeaderAddress, caller);
             var e = await Assert.ThrowsAsync<RpcException>(async () =>
-                await new V1.Membership.MembershipClient(other).RegisterAsync(new RegisterRequest { Address = $"localhost:{NodeProcess.FreePort()}", Name = "x" }, cancellationToken: Ct));
+                await new Registration.RegistrationClient(other).RegisterAsync(new RegisterRequest { Address = $"localhost:{NodeProcess.FreePort()}", Name = "x" }, cancellationToken: Ct));
             Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
         }
 

@@ -1,5 +1,6 @@
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
@@ -7,7 +8,6 @@ using Tolerex.Leader.Placement;
 using Tolerex.Leader.Replication;
 using Tolerex.Protocol.V1;
 using Tolerex.ServiceDefaults.Identity;
-using Microsoft.Extensions.Options;
 
 namespace Tolerex.Tests.Integration.Replication;
 

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Tolerex.Client.Bench;
 using Tolerex.Client.Session;
 
 namespace Tolerex.Tests.Unit.Client;

@@ -1,9 +1,7 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
-using Tolerex.Client;
 using Tolerex.Client.Report;
 
 namespace Tolerex.Tests.Unit.Client;

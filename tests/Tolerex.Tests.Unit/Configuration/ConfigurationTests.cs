@@ -82,8 +82,15 @@ public class ConfigurationTests
     [Fact]
     public void Leader_reads_the_originals_environment_names()
     {
-        using var node = Leader(environment: new() { ["LEADER_GRPC_PORT"] = "6001", ["LEADER_TCP_PORT"] = "6002", ["LEADER_METRICS_PORT"] = "6003",
-            ["TOLERANCE"] = "3", ["BALANCER_STRATEGY"] = "p2c", ["TOLEREX_PASSWORD"] = "secret" });
+        using var node = Leader(environment: new()
+        {
+            ["LEADER_GRPC_PORT"] = "6001",
+            ["LEADER_TCP_PORT"] = "6002",
+            ["LEADER_METRICS_PORT"] = "6003",
+            ["TOLERANCE"] = "3",
+            ["BALANCER_STRATEGY"] = "p2c",
+            ["TOLEREX_PASSWORD"] = "secret"
+        });
         var o = node.Options<LeaderOptions>();
         Assert.Equal((6001, 6002, 6003, 3, BalancerStrategy.PowerOfTwoChoices, "secret"), (o.GrpcPort, o.TcpPort, o.MetricsPort, o.Tolerance, o.Balancer, o.Password));
     }

@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Tolerex.ServiceDefaults.Configuration;
 using Tolerex.ServiceDefaults.Identity;
 

@@ -1,9 +1,9 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
-using Microsoft.Extensions.Options;
 using Tolerex.ServiceDefaults.Identity;
 using Tolerex.Storage;
 using Tolerex.Storage.Files;

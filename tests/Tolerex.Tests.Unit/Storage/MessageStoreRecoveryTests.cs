@@ -148,8 +148,11 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         {
             long version = 0;
             for (var round = 0; round < 20; round++)
+            {
                 for (var id = 0; id < 50; id++)
                     await store.StoreAsync(id, ++version, B($"id {id} round {round}"));
+            }
+
             for (var id = 0; id < 10; id++)
                 await store.DeleteAsync(id, ++version);
 

@@ -13,8 +13,8 @@ namespace Tolerex.Leader.Membership;
 /// (<see cref="RequireRoleInterceptor"/>); each address is bound to the member identity that first
 /// registered it, durably, so one member cannot register or heartbeat as another.
 /// </summary>
-internal sealed class MembershipService(MemberRegistry registry, MessageIndex index, VersionClock clock, IOptions<LeaderOptions> options)
-    : Protocol.V1.Membership.MembershipBase
+internal sealed class RegistrationService(MemberRegistry registry, MessageIndex index, VersionClock clock, IOptions<LeaderOptions> options)
+    : Registration.RegistrationBase
 {
     public override async Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
