@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Tolerex.Storage.Files;
 
 namespace Tolerex.Storage.Log;
@@ -23,19 +22,4 @@ public sealed record RecordLogOptions
     public IStorageFileSystem FileSystem { get; init; } = PhysicalFileSystem.Instance;
     /// <summary>Where the log reports fsync latency, group sizes, bytes written and damaged records; null for none.</summary>
     public RecordLogMetrics? Metrics { get; init; }
-}
-
-/// <summary>The instruments of one log, named <c>{prefix}.fsync.duration</c>, <c>{prefix}.group.records</c>, …</summary>
-public sealed class RecordLogMetrics(Meter meter, string prefix)
-{
-    internal Counter<long> CorruptRecords { get; } = meter.CreateCounter<long>($"{prefix}.corrupt_records", "{record}",
-        "Damaged records skipped or truncated at recovery");
-    internal Histogram<double> SyncDuration { get; } = meter.CreateHistogram($"{prefix}.fsync.duration", "s",
-        "Time of one fsync of the active segment (one per commit group)",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1] });
-    internal Histogram<long> GroupSize { get; } = meter.CreateHistogram($"{prefix}.group.records", "{record}",
-        "Records committed by one group commit (one write and one fsync)",
-        advice: new InstrumentAdvice<long> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
-    internal Counter<long> BytesWritten { get; } = meter.CreateCounter<long>($"{prefix}.written", "By",
-        "Bytes appended to the log (records, including compaction copies)");
 }

@@ -50,5 +50,25 @@ public sealed class AppHostModelTests : IDisposable
         Assert.Contains("Parameter 'traceSampling' must be a number from 0 to 1 (got '2')", error.ToString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Nodes_are_configured_through_tolerex_settings_only()
+    {
+        var builder = await BuilderAsync();
+        foreach (var node in new[] { "leader", "member1", "member2", "member3" })
+        {
+            // Every setting is a Tolerex__ name (OpenTelemetry's own variables aside), and nothing goes through arguments.
+            var environment = await EnvironmentOf(builder, node);
+            Assert.All(environment.Keys.Where(k => !k.StartsWith("OTEL_", StringComparison.Ordinal)),
+                k => Assert.StartsWith("Tolerex__", k, StringComparison.Ordinal));
+            Assert.Contains(node == "leader" ? "Tolerex__Leader__DataDir" : "Tolerex__Member__DataDir", environment.Keys);
+            Assert.Contains("Tolerex__Tls__Certificate", environment.Keys);
+            var resource = builder.Resources.Single(r => r.Name == node);
+            Assert.False(resource.TryGetAnnotationsOfType<CommandLineArgsCallbackAnnotation>(out _), $"{node} gets command-line arguments");
+        }
+
+        var member = await EnvironmentOf(builder, "member2");
+        Assert.Equal(("member2", "{leader.bindings.grpc.url}"), (member["Tolerex__Member__Name"], member["Tolerex__Member__Leader"]));
+    }
+
     public void Dispose() => Directory.Delete(_dataRoot, recursive: true);
 }

@@ -47,16 +47,20 @@ public class ConfigurationTests
     }
 
     /// <summary>The one line a node prints for a bad leader setting.</summary>
-    private static string LeaderError(Dictionary<string, string>? environment = null, params (string Key, string Value)[] settings)
+    private static string LeaderError(Dictionary<string, string>? environment = null, params (string Key, string Value)[] settings) =>
+        Error(Settings(settings), LeaderConfiguration.Aliases,
+            c => c.AddLeaderConfiguration([], name => environment?.GetValueOrDefault(name)), s => s.AddLeaderOptions());
+
+    /// <summary>Builds and validates a node's settings the way the program does, expecting a failure; its one-line description.</summary>
+    private static string Error(ConfigurationManager configuration, SettingAliases aliases, Action<ConfigurationManager> add, Func<IServiceCollection, IServiceCollection> bind)
     {
-        var configuration = Settings(settings);
         var error = Assert.ThrowsAny<Exception>(() =>
         {
-            configuration.AddLeaderConfiguration([], name => environment?.GetValueOrDefault(name));
-            using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLeaderOptions().BuildServiceProvider();
+            add(configuration);
+            using var services = bind(new ServiceCollection().AddSingleton<IConfiguration>(configuration)).BuildServiceProvider();
             services.GetRequiredService<IStartupValidator>().Validate();
         });
-        return NodeConfiguration.Describe(error, configuration, LeaderConfiguration.Aliases) ?? throw new InvalidOperationException("not described", error);
+        return NodeConfiguration.Describe(error, configuration, aliases) ?? throw new InvalidOperationException("not described", error);
     }
 
     [Theory]
@@ -194,15 +198,6 @@ public class ConfigurationTests
     [Theory]
     [InlineData("-io=turbo", "Tolerex:Member:Io (MEMBER_IO_MODE) must be buffered or unbuffered (got 'turbo')")]
     [InlineData("--port=99999", "Tolerex:Member:Port (MEMBER_GRPC_PORT) must be between 0 and 65535 (got '99999')")]
-    public void Member_rejects_bad_values_with_one_line(string flag, string expected)
-    {
-        var configuration = new ConfigurationManager();
-        var error = Assert.ThrowsAny<Exception>(() =>
-        {
-            configuration.AddMemberConfiguration([flag], _ => null);
-            using var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddMemberOptions().BuildServiceProvider();
-            services.GetRequiredService<IStartupValidator>().Validate();
-        });
-        Assert.Equal(expected, NodeConfiguration.Describe(error, configuration, MemberConfiguration.Aliases));
-    }
+    public void Member_rejects_bad_values_with_one_line(string flag, string expected) =>
+        Assert.Equal(expected, Error(new ConfigurationManager(), MemberConfiguration.Aliases, c => c.AddMemberConfiguration([flag], _ => null), s => s.AddMemberOptions()));
 }
