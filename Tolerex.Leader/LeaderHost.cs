@@ -82,8 +82,11 @@ internal static class LeaderHost
                 o.UseConnectionHandler<HaToKuSeConnectionHandler>();
             }
 
-            if (options.TcpListenAddress is "localhost")
+            // Kestrel cannot pick a free port for "localhost" (two addresses); port 0 there means IPv4 loopback.
+            if (options.TcpListenAddress is "localhost" && options.TcpPort != 0)
                 kestrel.ListenLocalhost(options.TcpPort, HaToKuSe);
+            else if (options.TcpListenAddress is "localhost")
+                kestrel.Listen(IPAddress.Loopback, 0, HaToKuSe);
             else
                 kestrel.Listen(IPAddress.Parse(options.TcpListenAddress), options.TcpPort, HaToKuSe);
         }

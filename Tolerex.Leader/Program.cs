@@ -6,7 +6,7 @@ using Tolerex.ServiceDefaults.Configuration;
 using Tolerex.ServiceDefaults.Identity;
 
 if (args is ["bench-index", ..])
-    return await IndexBench.RunAsync(args[1..]);
+    return await IndexBench.RunAsync(args);
 
 // The content root is the program's own folder, so its appsettings.json applies wherever it is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });

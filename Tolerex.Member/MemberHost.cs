@@ -2,7 +2,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Tolerex.Member.Configuration;
 using Tolerex.Member.Store;
-using Tolerex.ServiceDefaults.Configuration;
 using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Member;
@@ -41,18 +40,8 @@ internal static class MemberHost
         return app;
     }
 
-    private static string AdvertisedHost(IServiceProvider services)
-    {
-        var address = services.GetRequiredService<IOptions<MemberOptions>>().Value.AdvertiseAddress;
-        try
-        {
-            return NodeChannels.ToUri(address).Host;
-        }
-        catch (FormatException e)
-        {
-            throw new ConfigurationException($"{MemberOptions.Section}:AdvertiseAddress {e.Message}");
-        }
-    }
+    private static string AdvertisedHost(IServiceProvider services) =>
+        NodeChannels.ToUri(services.GetRequiredService<IOptions<MemberOptions>>().Value.AdvertiseAddress).Host;
 
     /// <summary>gRPC for the leader (mutual TLS 1.3, a leader certificate required) and plain HTTP for health and metrics.</summary>
     private sealed class MemberListeners(IOptions<MemberOptions> options, NodeTls tls) : IConfigureOptions<KestrelServerOptions>

@@ -6,7 +6,7 @@ using Tolerex.ServiceDefaults.Configuration;
 using Tolerex.ServiceDefaults.Identity;
 
 if (args is ["bench-storage", ..])
-    return await StoreBench.RunAsync(args[1..]);
+    return await StoreBench.RunAsync(args);
 
 // The content root is the program's own folder, so its appsettings.json applies wherever it is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });

@@ -17,6 +17,6 @@ dd if=/dev/zero of="$tmp/dd" bs=4k count=2000 oflag=dsync conv=notrunc 2>&1 | ta
 rm -f "$tmp/dd"
 echo "== member log (bench-storage)"
 TMPDIR=$tmp dotnet Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll bench-storage --records "$records" --recovery-ids "$ids"
-dotnet Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll bench-storage --records 20000 --recovery-ids 1000 --io unbuffered | head -1
+TMPDIR=$tmp dotnet Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll bench-storage --records 20000 --recovery-ids 1000 --io unbuffered | head -1
 echo "== leader index (bench-index)"
 TMPDIR=$tmp dotnet Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll bench-index --ids "$ids"

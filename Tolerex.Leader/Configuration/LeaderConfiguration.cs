@@ -39,6 +39,8 @@ internal static class LeaderConfiguration
     {
         services.AddValidatedOptions<LeaderOptions, LeaderOptionsValidator>(LeaderOptions.Section);
         services.AddSingleton<IValidateOptions<LeaderOptions>, LeaderOptionsRelations>();
+        // An empty password is no password (as an empty TOLEREX_PASSWORD is), not one no AUTH could match.
+        services.PostConfigure<LeaderOptions>(o => o.Password = string.IsNullOrEmpty(o.Password) ? null : o.Password);
         return services;
     }
 }

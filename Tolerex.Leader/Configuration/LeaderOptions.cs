@@ -31,7 +31,7 @@ internal sealed class LeaderOptions
     /// <summary>Serve HaToKuSe over TLS (the leader's certificate); clients connect with <c>tolerex --tls</c>.</summary>
     public bool Tls { get; set; }
 
-    /// <summary>Longest HaToKuSe line accepted, terminator included; longer lines get <c>ERROR: line too long</c> and the connection closes.</summary>
+    /// <summary>Longest HaToKuSe line accepted, line end excluded; longer lines get <c>ERROR: line too long</c> and the connection closes.</summary>
     [Range(64, 512 * 1024 * 1024)]
     public int MaxLineBytes { get; set; } = 4 * 1024 * 1024;
     /// <summary>Largest N accepted by <c>&lt;N&gt; SET &lt;message&gt;</c>.</summary>
@@ -40,7 +40,7 @@ internal sealed class LeaderOptions
     /// <summary>How many of a bulk command's SETs are replicated at once.</summary>
     [Range(1, 4096)]
     public int BulkConcurrency { get; set; } = 64;
-    /// <summary>When set, every command except AUTH, HELP, PING and QUIT needs <c>AUTH &lt;password&gt;</c> first (like Redis requirepass).</summary>
+    /// <summary>When set (not empty), every command except AUTH, HELP, PING, PROMPT and QUIT needs <c>AUTH &lt;password&gt;</c> first (like Redis requirepass).</summary>
     public string? Password { get; set; }
     /// <summary>A wrong password is answered only after this delay, so guessing is slow.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

@@ -17,18 +17,19 @@ internal static class IndexBench
 {
     public static Task<int> RunAsync(string[] args)
     {
+        var dir = new Option<DirectoryInfo?>("--dir") { Description = "Where to write (kept afterwards); default: a temporary folder, removed" };
         var ids = new Option<long>("--ids") { Description = "Ids put into the index", DefaultValueFactory = _ => 1_000_000 };
         var writers = new Option<int>("--writers") { Description = "Concurrent writers", DefaultValueFactory = _ => 64 };
         ids.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 10) r.AddError("--ids must be at least 10"); });
         writers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--writers must be at least 1"); });
-        var command = new RootCommand("Measures the leader's durable index: puts/s, then recovery time and memory per id.") { ids, writers };
-        command.SetAction((parse, _) => RunAsync(parse.GetValue(ids), parse.GetValue(writers)));
-        return command.Parse(args).InvokeAsync();
+        var command = new Command("bench-index", "Measures the leader's durable index: puts/s, then recovery time and memory per id.") { dir, ids, writers };
+        command.SetAction((parse, _) => RunAsync(parse.GetValue(dir), parse.GetValue(ids), parse.GetValue(writers)));
+        return new RootCommand { command }.Parse(args).InvokeAsync();
     }
 
-    private static async Task<int> RunAsync(long ids, int writers)
+    private static async Task<int> RunAsync(DirectoryInfo? keep, long ids, int writers)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "tolerex-index-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        var dir = keep?.FullName ?? Path.Combine(Path.GetTempPath(), "tolerex-index-bench-" + Guid.NewGuid().ToString("N")[..8]);
         var options = Options.Create(new LeaderOptions { DataDir = dir });
         try
         {
@@ -84,7 +85,8 @@ internal static class IndexBench
         }
         finally
         {
-            Directory.Delete(dir, recursive: true);
+            if (keep is null)
+                Directory.Delete(dir, recursive: true);
         }
     }
 

@@ -39,6 +39,7 @@ internal static class MemberConfiguration
     {
         services.AddValidatedOptions<MemberOptions, MemberOptionsValidator>(MemberOptions.Section);
         services.AddSingleton<IPostConfigureOptions<MemberOptions>, MemberOptionsDefaults>();
+        services.AddSingleton<IValidateOptions<MemberOptions>, MemberAddressValidator>();
         services.AddValidatedOptions<MessageStoreOptions, MessageStoreOptionsValidator>(MemberOptions.Section)
             .PostConfigure<IOptions<MemberOptions>>((store, member) =>
             {

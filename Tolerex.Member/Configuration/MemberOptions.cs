@@ -42,6 +42,28 @@ internal sealed class MemberOptions
 [OptionsValidator]
 internal sealed partial class MemberOptionsValidator : IValidateOptions<MemberOptions>;
 
+/// <summary>Addresses must be ones a gRPC channel can dial.</summary>
+internal sealed class MemberAddressValidator : IValidateOptions<MemberOptions>
+{
+    public ValidateOptionsResult Validate(string? name, MemberOptions options)
+    {
+        // The default advertised address is made from the port, which has its own check.
+        foreach (var (key, value) in new[] { ("Leader", options.Leader), ("AdvertiseAddress", options.Port is >= 0 and <= 65535 ? options.AdvertiseAddress : "localhost") })
+        {
+            try
+            {
+                NodeChannels.ToUri(value);
+            }
+            catch (Exception e) when (e is FormatException or ArgumentException)
+            {
+                return ValidateOptionsResult.Fail($"{key}: must be host:port or https://host:port");
+            }
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}
+
 /// <summary>Defaults that depend on the port: name, advertised address.</summary>
 internal sealed class MemberOptionsDefaults : IPostConfigureOptions<MemberOptions>
 {

@@ -26,12 +26,12 @@ internal static class StoreBench
         writers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--writers must be at least 1"); });
         payload.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > RecordLimit) r.AddError($"--payload must be between 0 and {RecordLimit}"); });
 
-        var command = new RootCommand("Measures the member's message store: appends/s, then recovery time and memory per id.");
+        var command = new Command("bench-storage", "Measures the member's message store: appends/s, then recovery time and memory per id.");
         foreach (var option in new Option[] { dir, records, writers, payload, recoveryIds, io, durability })
             command.Options.Add(option);
         command.SetAction((parse, _) => RunAsync(parse.GetValue(dir), parse.GetValue(records), parse.GetValue(writers), parse.GetValue(payload),
             parse.GetValue(recoveryIds), new MessageStoreOptions { Io = parse.GetValue(io), Durability = parse.GetValue(durability), CompactionMinBytes = long.MaxValue }));
-        return command.Parse(args).InvokeAsync();
+        return new RootCommand { command }.Parse(args).InvokeAsync();
     }
 
     private const int RecordLimit = 64 * 1024 * 1024;
@@ -44,20 +44,17 @@ internal static class StoreBench
         try
         {
             // 1. Appends with concurrent writers, as a member sees them under load.
-            double appendsPerSecond;
-            long syncs;
-            await using (var store = MessageStore.Open(Path.Combine(dir, "appends"), options, NullLogger.Instance))
+            var appending = MessageStore.Open(Path.Combine(dir, "appends"), options, NullLogger.Instance);
+            var clock = Stopwatch.StartNew();
+            long next = 0;
+            await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
             {
-                var clock = Stopwatch.StartNew();
-                long next = 0;
-                await Task.WhenAll(Enumerable.Range(0, writers).Select(_ => Task.Run(async () =>
-                {
-                    for (var id = Interlocked.Increment(ref next); id <= records; id = Interlocked.Increment(ref next))
-                        await store.StoreAsync(id, id, payload);
-                })));
-                appendsPerSecond = records / clock.Elapsed.TotalSeconds;
-                syncs = store.Log.SyncCount;
-            }
+                for (var id = Interlocked.Increment(ref next); id <= records; id = Interlocked.Increment(ref next))
+                    await appending.StoreAsync(id, id, payload);
+            })));
+            var appendsPerSecond = records / clock.Elapsed.TotalSeconds;
+            await appending.DisposeAsync(); // in os mode, the syncs happen at the close
+            var syncs = appending.Log.SyncCount;
 
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"appends: {records} records of {payloadSize} B, {writers} writers, io={options.Io}, durability={options.Durability}: {appendsPerSecond:0} appends/s, {syncs} syncs ({records / (double)Math.Max(1, syncs):0.0} records per sync)"));

@@ -44,6 +44,8 @@ public sealed class DurationConverter : TimeSpanConverter
             }
         }
 
-        return TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out value);
+        // A TimeSpan needs its colons: a bare number ("2") would otherwise mean days.
+        value = default;
+        return raw.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out value);
     }
 }

@@ -23,8 +23,27 @@ public static partial class NodeConfiguration
         Func<string, string?>? environment = null)
     {
         DurationConverter.Register();
+        CheckArguments(args, aliases);
         configuration.Sources.Insert(0, new AliasedEnvironmentSource(aliases, environment ?? Environment.GetEnvironmentVariable));
         return configuration.AddCommandLine(args, aliases.Switches.ToDictionary(StringComparer.Ordinal));
+    }
+
+    /// <summary>
+    /// Refuses a command line the configuration would silently ignore: a switch that is neither one of the
+    /// node's (<paramref name="aliases"/>) nor a configuration key (<c>--Tolerex:Leader:TcpPort=7000</c>), or a
+    /// stray value. A mistyped option stops the node instead of being dropped.
+    /// </summary>
+    private static void CheckArguments(string[] args, SettingAliases aliases)
+    {
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var name = arg.Split('=', 2)[0];
+            if (!arg.StartsWith('-') || !(aliases.Switches.ContainsKey(name) || (name.StartsWith("--", StringComparison.Ordinal) && name.Contains(':', StringComparison.Ordinal))))
+                throw new ConfigurationException(arg.StartsWith('-') ? $"unknown option '{name}'" : $"unexpected argument '{arg}'");
+            if (!arg.Contains('=', StringComparison.Ordinal))
+                i++; // its value follows
+        }
     }
 
     /// <summary>Binds <typeparamref name="T"/> from <paramref name="section"/>, validated by <typeparamref name="TValidator"/> at start-up.</summary>
@@ -55,7 +74,7 @@ public static partial class NodeConfiguration
                 // The converters of durations and choices say what they accept; the others get a plain word.
                 var reason = e.InnerException?.Message is { } inner && inner.StartsWith("must be", StringComparison.Ordinal)
                     ? inner
-                    : $"must be a {Friendly(m.Groups["type"].Value)}";
+                    : $"must be {Friendly(m.Groups["type"].Value)}";
                 return $"{Named(key, aliases)} {reason} (got '{configuration[key]}')";
             default:
                 return error.InnerException is { } innerError ? Describe(innerError, configuration, aliases) : null;
@@ -80,10 +99,10 @@ public static partial class NodeConfiguration
 
     private static string Friendly(string type) => type switch
     {
-        "System.Int32" or "System.Int64" => "whole number",
+        "System.Int32" or "System.Int64" => "a whole number",
         "System.Boolean" => "true or false",
-        "System.Double" => "number",
-        _ => type[(type.LastIndexOf('.') + 1)..],
+        "System.Double" => "a number",
+        _ => "a " + type[(type.LastIndexOf('.') + 1)..],
     };
 
     [GeneratedRegex(@"^The field \S+ ")]

@@ -38,6 +38,7 @@ public sealed class CrashableFileSystem : IStorageFileSystem
     public int Changes { get; private set; }
 
     private int _crashAt = int.MaxValue;
+    private readonly HashSet<string> _locked = new(StringComparer.Ordinal);
 
     /// <summary>
     /// Crashes (see <see cref="Crash"/>) just before the <paramref name="changes"/>-th change from now, which then
@@ -69,6 +70,7 @@ public sealed class CrashableFileSystem : IStorageFileSystem
 
     private void CrashLocked()
     {
+        _locked.Clear(); // the crashed process held them
         _generation++;
         _halted = HaltOnCrash;
         _names = new Dictionary<string, Content>(StringComparer.Ordinal);
@@ -153,6 +155,30 @@ public sealed class CrashableFileSystem : IStorageFileSystem
     {
         lock (_lock)
             ThrowIfHalted();
+    }
+
+    public IDisposable Lock(string directory)
+    {
+        lock (_lock)
+        {
+            ThrowIfHalted();
+            if (!_locked.Add(directory))
+                throw new IOException($"{directory} is in use by another process");
+            var generation = _generation;
+            return new Release(() =>
+            {
+                lock (_lock)
+                {
+                    if (_generation == generation)
+                        _locked.Remove(directory);
+                }
+            });
+        }
+    }
+
+    private sealed class Release(Action release) : IDisposable
+    {
+        public void Dispose() => release();
     }
 
     public void SyncDirectory(string directory)

@@ -17,6 +17,11 @@ public interface IStorageFileSystem
     void CreateDirectory(string path);
     /// <summary>Makes creations, renames and deletions in <paramref name="directory"/> durable (fsync of the directory).</summary>
     void SyncDirectory(string directory);
+    /// <summary>
+    /// Takes <paramref name="directory"/> for this process until the result is disposed; throws
+    /// <see cref="IOException"/> while another holds it, so two nodes never write one data directory.
+    /// </summary>
+    IDisposable Lock(string directory);
 }
 
 /// <summary>A file addressed by offset (positional I/O); safe for concurrent reads alongside one writer.</summary>

@@ -22,6 +22,22 @@ public sealed partial class PhysicalFileSystem : IStorageFileSystem
 
     public void CreateDirectory(string path) => Directory.CreateDirectory(path);
 
+    public IDisposable Lock(string directory)
+    {
+        var path = Path.Combine(directory, LockFileName);
+        try
+        {
+            // FileShare.None takes an exclusive advisory lock (flock) on Unix; the kernel drops it when the process dies.
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException e)
+        {
+            throw new IOException($"{directory} is in use by another process ({path} is locked)", e);
+        }
+    }
+
+    public const string LockFileName = "lock";
+
     public void SyncDirectory(string directory)
     {
         // .NET cannot open a directory as a file, and Windows makes directory entries durable by itself.

@@ -14,6 +14,7 @@ public sealed partial class RecordLog
     private void Recover(RecordVisitor visit)
     {
         _fs.CreateDirectory(Directory);
+        _directoryLock = _fs.Lock(Directory);
         foreach (var leftover in _fs.List(Directory, SegmentWriter.TemporarySuffix))
             _fs.Delete(Path.Combine(Directory, leftover)); // an interrupted compaction; its sources are intact
         var checkpoint = Path.Combine(Directory, _options.CheckpointName);

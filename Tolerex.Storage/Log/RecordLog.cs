@@ -32,6 +32,7 @@ public sealed partial class RecordLog : IAsyncDisposable
     private uint _seal;
     private int _disposed;
     private Exception? _writerFailure;
+    private IDisposable? _directoryLock;
 
     private RecordLog(string directory, RecordLogOptions options, ILogger logger)
     {
@@ -141,8 +142,15 @@ public sealed partial class RecordLog : IAsyncDisposable
 
     private void CloseFiles()
     {
-        foreach (var segment in _segments.Values)
-            segment.File.Dispose();
+        try
+        {
+            foreach (var segment in _segments.Values)
+                segment.File.Dispose();
+        }
+        finally
+        {
+            _directoryLock?.Dispose();
+        }
     }
 
     private string PathOf(int number) => Path.Combine(Directory, LogSegment.NameOf(number, _options.SegmentSuffix));

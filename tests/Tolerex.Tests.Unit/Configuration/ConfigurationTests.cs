@@ -160,9 +160,35 @@ public class ConfigurationTests
     [InlineData("MaxLineBytes", "1", "Tolerex:Leader:MaxLineBytes must be between 64 and 536870912 (got '1')")]
     [InlineData("Durability", "sometimes", "Tolerex:Leader:Durability must be fsync or os (got 'sometimes')")]
     [InlineData("TcpListenAddress", "example.org", "Tolerex:Leader:TcpListenAddress must be localhost or an IP address (got 'example.org')")]
-    [InlineData("Tls", "maybe", "Tolerex:Leader:Tls must be a true or false (got 'maybe')")]
+    [InlineData("Tls", "maybe", "Tolerex:Leader:Tls must be true or false (got 'maybe')")]
     public void Bad_values_get_one_line_naming_the_key(string key, string value, string expected) =>
         Assert.Equal(expected, LeaderError(settings: [($"Tolerex:Leader:{key}", value)]));
+
+    [Theory]
+    [InlineData("--prot", "unknown option '--prot'")]
+    [InlineData("-x", "unknown option '-x'")]
+    [InlineData("stray", "unexpected argument 'stray'")]
+    public void A_mistyped_command_line_stops_the_node_instead_of_being_ignored(string arg, string expected) =>
+        Assert.Equal(expected, Error(new ConfigurationManager(), LeaderConfiguration.Aliases, c => c.AddLeaderConfiguration([arg, "5556"], _ => null), s => s.AddLeaderOptions()));
+
+    [Theory]
+    [InlineData("2", "Tolerex:Leader:StoreTimeout must be a duration such as 500ms, 2s, 1m or 00:00:02 (got '2')")]
+    [InlineData("ftp", "Tolerex:Leader:StoreTimeout must be a duration such as 500ms, 2s, 1m or 00:00:02 (got 'ftp')")]
+    public void A_duration_needs_a_unit_or_a_timespan(string value, string expected) =>
+        Assert.Equal(expected, LeaderError(settings: [("Tolerex:Leader:StoreTimeout", value)]));
+
+    [Fact]
+    public void An_empty_password_is_no_password()
+    {
+        using var node = Leader(settings: [("Tolerex:Leader:Password", "")]);
+        Assert.Null(node.Options<LeaderOptions>().Password);
+    }
+
+    [Theory]
+    [InlineData("Tolerex:Member:Leader", "ftp://x", "Tolerex:Member:Leader (LEADER_ADDR) must be host:port or https://host:port (got 'ftp://x')")]
+    [InlineData("Tolerex:Member:AdvertiseAddress", "a b", "Tolerex:Member:AdvertiseAddress (MEMBER_ADDR) must be host:port or https://host:port (got 'a b')")]
+    public void A_member_address_a_channel_cannot_dial_is_refused(string key, string value, string expected) =>
+        Assert.Equal(expected, Error(Settings([(key, value)]), MemberConfiguration.Aliases, c => c.AddMemberConfiguration([], _ => null), s => s.AddMemberOptions()));
 
     [Fact]
     public void Settings_that_depend_on_each_other_are_checked_together() =>

@@ -56,6 +56,17 @@ public sealed class RecordLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_data_directory_is_used_by_one_log_at_a_time()
+    {
+        var (log, _) = Open();
+        var second = Assert.Throws<IOException>(() => Open());
+        Assert.Contains("in use by another process", second.Message, StringComparison.Ordinal);
+        await log.DisposeAsync();
+        var (reopened, _) = Open(); // released by the close
+        await reopened.DisposeAsync();
+    }
+
+    [Fact]
     public void The_checksum_is_crc32c()
     {
         // The CRC-32C check value of "123456789" (RFC 3720).
