@@ -57,6 +57,7 @@ internal static class LeaderHost
         // Versions stay above everything recovered, even if the wall clock went backwards meanwhile.
         app.Services.GetRequiredService<VersionClock>().Observe(index.MaxVersion);
         var registry = app.Services.GetRequiredService<MemberRegistry>();
+        registry.CameUp += app.Services.GetRequiredService<ReplicationCoordinator>().Connect;
         LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count);
         app.MapDefaultEndpoints();
         app.MapGrpcService<RegistrationService>();

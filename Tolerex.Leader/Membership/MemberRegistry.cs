@@ -140,10 +140,14 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     /// <summary>A member just bound to its identity gets a channel that checks the server presents it.</summary>
     public void Rebind(MemberNode member) => member.Reconnect(CreateChannel(member.Address, member.Identity));
 
+    /// <summary>A member came up (registered, or heartbeated after being down), with a fresh channel.</summary>
+    public event Action<MemberNode>? CameUp;
+
     private void Revive(MemberNode member)
     {
         member.Reconnect(CreateChannel(member.Address, member.Identity));
         Rebuild();
+        CameUp?.Invoke(member);
     }
 
     /// <summary>

@@ -109,6 +109,21 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Opens the stream now, so the TLS handshake and the HTTP/2 connection are done before the first copy
+    /// waits on them. A stream that cannot be opened is opened again by the first batch.
+    /// </summary>
+    public void Connect()
+    {
+        try
+        {
+            CurrentStream();
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException or ObjectDisposedException)
+        {
+        }
+    }
+
     /// <summary>The open stream to this member, or a new one (after a failure, or when the member's connection changed).</summary>
     private StoreStream CurrentStream()
     {

@@ -151,6 +151,9 @@ internal sealed partial class ReplicationCoordinator(
         }
     }
 
+    /// <summary>Opens the store stream to a member that came up, before any SET needs it.</summary>
+    public void Connect(MemberNode member) => _writers.GetOrAdd(member, CreateWriter).Value.Connect();
+
     private Lazy<ReplicaWriter> CreateWriter(MemberNode member) => new(() => new ReplicaWriter(member, registry, _options, logger));
 
     public async ValueTask DisposeAsync()

@@ -72,6 +72,9 @@ public sealed partial class RecordLog
             Roll();
         }
 
+        // The space ahead is made now, at start-up, rather than by the first group commit.
+        _active.Space?.Ensure(_active.File, _active.Length + 1, _options.SegmentBytes);
+
         LogRecovered(_logger, Directory, hasCheckpoint, _segments.Count, records, CorruptRecords);
     }
 
