@@ -8,6 +8,7 @@ using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Replication;
 using Tolerex.Leader.Telemetry;
+using Tolerex.ServiceDefaults.Logging;
 
 namespace Tolerex.Leader.Commands;
 
@@ -34,6 +35,7 @@ internal sealed partial class LeaderCommands(
     ILogger<LeaderCommands> logger)
 {
     private readonly LeaderOptions _options = leaderOptions.Value;
+    private readonly LogThrottle _throttle = LogThrottle.PerSecond();
     private readonly byte[] _passwordHash = SHA256.HashData(Encoding.UTF8.GetBytes(leaderOptions.Value.Password ?? ""));
 
     /// <summary>False when no password is configured: every connection starts authenticated.</summary>
@@ -46,7 +48,8 @@ internal sealed partial class LeaderCommands(
         // Hash both sides so the comparison takes the same time whatever the lengths and contents.
         if (CryptographicOperations.FixedTimeEquals(SHA256.HashData(password.ToArray()), _passwordHash))
             return AuthOutcome.Accepted;
-        LogAuthFailed(logger);
+        if (_throttle.Allow("auth", out var held))
+            LogAuthFailed(logger, held);
         await Task.Delay(_options.AuthFailureDelay);
         return AuthOutcome.Refused;
     }
@@ -102,8 +105,8 @@ internal sealed partial class LeaderCommands(
     /// <summary>Every member ever registered, alive or not, in address order.</summary>
     public IReadOnlyList<MemberNode> Members => registry.All;
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "AUTH with a wrong password")]
-    private static partial void LogAuthFailed(ILogger logger);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "AUTH with a wrong password ({Held} more held back)")]
+    private static partial void LogAuthFailed(ILogger logger, long held);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Bulk SET incomplete: {Stored} of {Count} stored from id {First}")]
     private static partial void LogBulkIncomplete(ILogger logger, long stored, long count, long first);

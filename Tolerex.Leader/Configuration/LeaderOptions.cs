@@ -69,9 +69,15 @@ internal sealed class LeaderOptions
     /// <summary>Batches in flight per member; while they are, new copies gather into the next batch.</summary>
     [Range(1, 1024)]
     public int BatchesInFlight { get; set; } = 4;
-    /// <summary>Deadline of one Retrieve call; on failure the next replica is asked.</summary>
+    /// <summary>How long a GET keeps asking its replicas before <c>ERROR: retrieve failed</c>.</summary>
+    [PositiveDuration]
+    public TimeSpan ReadTimeout { get; set; } = TimeSpan.FromSeconds(5);
+    /// <summary>Deadline of a GET's first attempt on a replica; each further round on that replica gets twice as long.</summary>
     [PositiveDuration]
     public TimeSpan ReadAttemptTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>A replica slower than this to answer a GET gets company: the next replica is asked too.</summary>
+    [PositiveDuration]
+    public TimeSpan ReadHedgeDelay { get; set; } = TimeSpan.FromMilliseconds(50);
     /// <summary>How often members are asked to heartbeat.</summary>
     [PositiveDuration]
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.HaToKuSe;
+using Tolerex.ServiceDefaults.Logging;
 
 namespace Tolerex.Leader.Frontends;
 
@@ -18,6 +19,7 @@ internal sealed partial class HaToKuSeConnectionHandler(
     ILogger<HaToKuSeConnectionHandler> logger) : ConnectionHandler
 {
     private readonly LeaderOptions _options = leaderOptions.Value;
+    private readonly LogThrottle _throttle = LogThrottle.PerSecond();
     private int _connections;
 
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -33,7 +35,8 @@ internal sealed partial class HaToKuSeConnectionHandler(
             if (!admitted)
             {
                 LeaderMetrics.ConnectionRefused();
-                LogRefused(logger, connection.RemoteEndPoint?.ToString(), _options.MaxConnections);
+                if (_throttle.Allow("refused", out var held))
+                    LogRefused(logger, connection.RemoteEndPoint?.ToString(), _options.MaxConnections, held);
                 HaToKuSeWriter.Write(output, HaToKuSeText.TooManyConnections);
                 await output.FlushAsync(connection.ConnectionClosed);
                 return;
@@ -130,8 +133,8 @@ internal sealed partial class HaToKuSeConnectionHandler(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe connection from {Remote} refused: {Max} connections already open")]
-    private static partial void LogRefused(ILogger logger, string? remote, int max);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe connection from {Remote} refused: {Max} connections already open ({Held} more held back)")]
+    private static partial void LogRefused(ILogger logger, string? remote, int max, long held);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HaToKuSe connection {ConnectionId}: a line stayed incomplete for {Seconds} s; closing")]
     private static partial void LogPartialLineTimeout(ILogger logger, string connectionId, double seconds);

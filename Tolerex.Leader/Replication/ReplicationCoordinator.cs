@@ -8,6 +8,7 @@ using Tolerex.Leader.Membership;
 using Tolerex.Leader.Placement;
 using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.V1;
+using Tolerex.ServiceDefaults.Logging;
 
 namespace Tolerex.Leader.Replication;
 
@@ -27,6 +28,9 @@ internal sealed partial class ReplicationCoordinator(
     private readonly LeaderOptions _options = leaderOptions.Value;
     // Lazy: GetOrAdd may run its factory twice under a race, and a writer starts a task.
     private readonly ConcurrentDictionary<MemberNode, Lazy<ReplicaWriter>> _writers = new();
+    private readonly ReplicaReader _reader = new(registry, leaderOptions.Value, logger);
+    // Per-request warnings: one line a second per kind, with a count of those held back.
+    private readonly LogThrottle _throttle = LogThrottle.PerSecond();
 
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
     public async Task<bool> SetAsync(long id, ByteString payload)
@@ -35,7 +39,8 @@ internal sealed partial class ReplicationCoordinator(
         var alive = registry.Alive.Length;
         if (alive < need)
         {
-            LogNotEnoughMembers(logger, id, alive, need);
+            if (_throttle.Allow("not-enough-members", out var held))
+                LogNotEnoughMembers(logger, id, alive, need, held);
             return false;
         }
 
@@ -73,7 +78,8 @@ internal sealed partial class ReplicationCoordinator(
             if (tried.Count > before)
             {
                 LeaderMetrics.Substituted();
-                LogSubstituted(logger, id, member.Address, tried[^1].Address);
+                if (_throttle.Allow("substituted:" + member.Address, out var held))
+                    LogSubstituted(logger, id, member.Address, tried[^1].Address, held);
                 pending.Add(StoreOnAsync(tried[^1], copy));
             }
         }
@@ -81,7 +87,8 @@ internal sealed partial class ReplicationCoordinator(
         if (acked.Count < need)
         {
             write.Abandon();
-            LogSetFailed(logger, id, acked.Count, need);
+            if (_throttle.Allow("set-failed", out var held))
+                LogSetFailed(logger, id, acked.Count, need, held);
             return false;
         }
 
@@ -95,7 +102,8 @@ internal sealed partial class ReplicationCoordinator(
         catch (IOException e)
         {
             // The copies exist but the index cannot name them durably: not acknowledged.
-            LogIndexFailed(logger, id, e);
+            if (_throttle.Allow("index-failed", out var held))
+                LogIndexFailed(logger, id, held, e);
             return false;
         }
     }
@@ -163,114 +171,28 @@ internal sealed partial class ReplicationCoordinator(
     }
 
     /// <summary>Reads the newest acknowledged value of <paramref name="id"/>.</summary>
-    public async Task<ReadResult> GetAsync(long id)
-    {
-        if (!index.TryGet(id, out var entry))
-            return ReadResult.NotFound;
-
-        // Replicas believed alive first, in index order; those marked down only as a last resort,
-        // in case the mark is stale.
-        var answers = new List<RetrieveReply>(entry.Replicas.Length);
-        for (var pass = 0; pass < 2; pass++)
-        {
-            foreach (var replica in entry.Replicas)
-            {
-                if (replica.Alive != (pass == 0))
-                    continue;
-                var reply = await RetrieveAsync(replica, id, entry.Version);
-                if (reply is not null && Holds(reply, entry.Version))
-                    return new ReadResult(ReadStatus.Found, reply.Payload);
-                if (reply is not null)
-                    answers.Add(reply);
-                LeaderMetrics.ReadFailedOver();
-            }
-        }
-
-        // Every indexed replica answered, and none holds the indexed version: that write was never acknowledged
-        // (its record was made durable alongside the copies, then the SET failed or the leader crashed, and
-        // recovery brought the record back). The newest acknowledged version is elsewhere, or nowhere.
-        if (answers.Count == entry.Replicas.Length)
-            return await FallBackAsync(id, entry, answers);
-
-        LogReadUnavailable(logger, id, entry.Replicas.Length);
-        return ReadResult.Unavailable;
-    }
-
-    /// <summary>
-    /// Asks every other member for <paramref name="id"/> and serves the newest version found among their
-    /// answers and the replicas' (<paramref name="answers"/>). An acknowledged version is held by Tolerance
-    /// members, so while fewer than Tolerance members fail to answer, one of its holders has answered: the
-    /// newest version found is at least as new (and "none" means there is none).
-    /// </summary>
-    private async Task<ReadResult> FallBackAsync(long id, IndexEntry entry, List<RetrieveReply> answers)
-    {
-        LeaderMetrics.ReadFellBack();
-        var others = registry.All.Where(m => !entry.Replicas.Contains(m)).ToArray();
-        var replies = await Task.WhenAll(others.Select(m => RetrieveAsync(m, id, indexed: null)));
-        if (replies.Count(r => r is null) >= _options.Tolerance)
-        {
-            LogReadUnavailable(logger, id, entry.Replicas.Length);
-            return ReadResult.Unavailable;
-        }
-
-        var newest = answers.Concat(replies.OfType<RetrieveReply>()).Where(r => r.Found).MaxBy(r => r.Version);
-        LogFellBack(logger, id, entry.Version, newest?.Version ?? 0);
-        return newest is null ? ReadResult.NotFound : new ReadResult(ReadStatus.Found, newest.Payload);
-    }
-
-    private static bool Holds(RetrieveReply reply, long version) => reply.Found && reply.Version >= version;
-
-    /// <summary>
-    /// One read attempt on one member; null when it did not answer. With <paramref name="indexed"/> (a replica
-    /// of the indexed version) an older answer counts and is logged as stale; without it any answer is fine.
-    /// </summary>
-    private async Task<RetrieveReply?> RetrieveAsync(MemberNode member, long id, long? indexed)
-    {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        try
-        {
-            var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + _options.ReadAttemptTimeout);
-            var stale = indexed is { } version && !Holds(reply, version);
-            LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", stale ? "stale" : "ok", started);
-            if (stale)
-                LogStaleReplica(logger, id, member.Address, reply.Found ? reply.Version : 0, indexed.GetValueOrDefault());
-            return reply;
-        }
-        catch (RpcException e)
-        {
-            LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", "error", started);
-            OnCallFailed(member, e, "retrieve", id);
-            return null;
-        }
-    }
+    public async Task<ReadResult> GetAsync(long id) =>
+        index.TryGet(id, out var entry) ? await _reader.ReadAsync(id, entry) : ReadResult.NotFound;
 
     private void OnCallFailed(MemberNode member, RpcException e, string operation, long id)
     {
-        LogCallFailed(logger, operation, id, member.Address, e.StatusCode, e.Status.Detail);
+        if (_throttle.Allow($"{operation}:{member.Address}:{e.StatusCode}", out var held))
+            LogCallFailed(logger, operation, id, member.Address, e.StatusCode, e.Status.Detail, held);
         registry.CallFailed(member, e.StatusCode, operation, e.Status.Detail);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Not enough alive members for replication: id={Id} have={Have} need={Need}")]
-    private static partial void LogNotEnoughMembers(ILogger logger, long id, int have, int need);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Not enough alive members for replication: id={Id} have={Have} need={Need} ({Held} more held back)")]
+    private static partial void LogNotEnoughMembers(ILogger logger, long id, int have, int need, long held);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Replica substituted: id={Id} failed={Failed} substitute={Substitute}")]
-    private static partial void LogSubstituted(ILogger logger, long id, string failed, string substitute);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Replica substituted: id={Id} failed={Failed} substitute={Substitute} ({Held} more held back)")]
+    private static partial void LogSubstituted(ILogger logger, long id, string failed, string substitute, long held);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "SET id={Id}: the index record could not be made durable")]
-    private static partial void LogIndexFailed(ILogger logger, long id, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "SET id={Id}: the index record could not be made durable ({Held} more held back)")]
+    private static partial void LogIndexFailed(ILogger logger, long id, long held, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "SET failed: id={Id} acked={Acked} need={Need}")]
-    private static partial void LogSetFailed(ILogger logger, long id, int acked, int need);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "SET failed: id={Id} acked={Acked} need={Need} ({Held} more held back)")]
+    private static partial void LogSetFailed(ILogger logger, long id, int acked, int need, long held);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} id={Id} on {Member} failed: {Status} {Detail}")]
-    private static partial void LogCallFailed(ILogger logger, string operation, long id, string member, StatusCode status, string detail);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Replica {Member} has version {Held} of id={Id}, index has {Indexed}; trying the next")]
-    private static partial void LogStaleReplica(ILogger logger, long id, string member, long held, long indexed);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "GET id={Id}: no replica holds indexed version {Indexed} (a SET that was never acknowledged); served version {Served} from a full read (0 = none)")]
-    private static partial void LogFellBack(ILogger logger, long id, long indexed, long served);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "No replica of id={Id} answered ({Replicas} indexed)")]
-    private static partial void LogReadUnavailable(ILogger logger, long id, int replicas);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Operation} id={Id} on {Member} failed: {Status} {Detail} ({Held} more held back)")]
+    private static partial void LogCallFailed(ILogger logger, string operation, long id, string member, StatusCode status, string detail, long held);
 }

@@ -88,8 +88,16 @@ public sealed partial class RecordLog
             }
             catch (Exception e)
             {
-                // The writer never dies: the group's records are refused, later ones are tried afresh.
-                LogWriteFailed(_logger, Directory, e);
+                // The writer never dies: the group's records are refused, later ones are tried afresh. While
+                // the cause lasts (a full disk) every group fails: one line a second tells how many.
+                _failedGroups++;
+                if (Stopwatch.GetTimestamp() - _lastFailureLogged >= Stopwatch.Frequency)
+                {
+                    LogWriteFailed(_logger, Directory, _failedGroups, e);
+                    _failedGroups = 0;
+                    _lastFailureLogged = Stopwatch.GetTimestamp();
+                }
+
                 foreach (var (append, _) in group)
                     append.OnFailed(e);
                 current?.OnFailed(e); // the record being placed when a roll failed
@@ -186,8 +194,8 @@ public sealed partial class RecordLog
     [LoggerMessage(Level = LogLevel.Critical, Message = "{Directory}: the writer stopped; every further record is refused")]
     private static partial void LogWriterStopped(ILogger logger, string directory, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "Append to {Directory} failed; the records in this group are refused")]
-    private static partial void LogWriteFailed(ILogger logger, string directory, Exception exception);
+    [LoggerMessage(Level = LogLevel.Error, Message = "Append to {Directory} failed; the records of {Groups} groups are refused")]
+    private static partial void LogWriteFailed(ILogger logger, string directory, long groups, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "{Directory}: could not start a new segment; appends continue into the current one")]
     private static partial void LogRollFailed(ILogger logger, string directory, Exception exception);

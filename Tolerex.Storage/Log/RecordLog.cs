@@ -33,6 +33,8 @@ public sealed partial class RecordLog : IAsyncDisposable
     private int _disposed;
     private Exception? _writerFailure;
     private IDisposable? _directoryLock;
+    private long _failedGroups;
+    private long _lastFailureLogged;
 
     private RecordLog(string directory, RecordLogOptions options, ILogger logger)
     {

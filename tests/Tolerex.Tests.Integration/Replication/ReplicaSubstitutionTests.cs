@@ -1,13 +1,9 @@
 using Google.Protobuf;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
-using Tolerex.Leader.Placement;
 using Tolerex.Leader.Replication;
 using Tolerex.Protocol.V1;
-using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Tests.Integration.Replication;
 
@@ -17,65 +13,30 @@ namespace Tolerex.Tests.Integration.Replication;
 /// </summary>
 public sealed class ReplicaSubstitutionTests : IAsyncLifetime
 {
-    private readonly string _data = Directory.CreateTempSubdirectory("tolerex-subst-").FullName;
+    private readonly InProcessLeader _leader = new(new LeaderOptions { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1) });
     private readonly List<NodeProcess> _members = [];
-    private readonly LeaderOptions _options;
-    private IndexMap _map = null!;
-    private MemberRegistry _registry = null!;
-    private MessageIndex _index = null!;
-    private ReplicationCoordinator _coordinator = null!;
     private MemberNode _dead = null!;
 
-    private IndexLog _log = null!;
-    private NodeTls _tls = null!;
-    private string _caDirectory = null!;
+    private LeaderOptions _options => _leader.Options;
+    private MemberRegistry _registry => _leader.Registry;
+    private MessageIndex _index => _leader.Index;
+    private ReplicationCoordinator _coordinator => _leader.Coordinator;
 
-    public ReplicaSubstitutionTests() =>
-        _options = new() { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1), DataDir = Path.Combine(_data, "leader") };
-
-    private async Task<MemberNode> RegisterAsync(string address, string name, MemberLoad load)
-    {
-        var member = _registry.GetOrAdd(address, name, _index.RecordMemberAsync, out var added);
-        await member.Recorded;
-        _registry.Registered(member, name, load, added);
-        return member;
-    }
+    private Task<MemberNode> RegisterAsync(string address, string name, MemberLoad load) => _leader.RegisterAsync(address, name, load);
 
     public async ValueTask InitializeAsync()
     {
-        // This test plays the leader: it shares a development CA with the member processes it starts.
-        _caDirectory = Path.Combine(_data, "ca");
-        _tls = NodeTls.Load(new TlsOptions { DevCaDirectory = _caDirectory }, PeerIdentity.Leader);
-        var options = Options.Create(_options);
-        _registry = new MemberRegistry(options, _tls, NullLogger<MemberRegistry>.Instance);
-        _map = new IndexMap();
-        _log = new IndexLog(_map, _registry, options, NullLogger<IndexLog>.Instance);
-        _log.Open();
-        _index = new MessageIndex(_map, _log, options, NullLogger<MessageIndex>.Instance);
-        _coordinator = new ReplicationCoordinator(_registry, new ReplicaPlacement(_registry, new LeastLoadedBalancer()), _index,
-            new VersionClock(), options, NullLogger<ReplicationCoordinator>.Instance);
-
         // Lowest load and lowest address: least_loaded picks it first for every SET.
         _dead = await RegisterAsync($"127.0.0.1:{NodeProcess.FreePort()}", "dead", new MemberLoad());
         for (var i = 0; i < 2; i++)
             await StartMemberAsync($"live{i}", new MemberLoad { MessagesHeld = 1000 });
     }
 
-    /// <summary>A real member process, registered with this test's leader side under <paramref name="load"/>.</summary>
     private async Task<(NodeProcess Process, MemberNode Member)> StartMemberAsync(string name, MemberLoad load)
     {
-        var port = NodeProcess.FreePort();
-        // No leader exists here; the members keep retrying registration, which is fine for these tests.
-        var process = NodeProcess.Start("Tolerex.Member", ["--port", $"{port}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, name)],
-            new Dictionary<string, string>
-            {
-                ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
-                ["Tolerex__Member__Name"] = name,
-                ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
-            });
-        _members.Add(process);
-        await process.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
-        return (process, await RegisterAsync($"localhost:{port}", name, load));
+        var started = await _leader.StartMemberAsync(name, load);
+        _members.Add(started.Process);
+        return started;
     }
 
     [Fact]
@@ -168,15 +129,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.Contains(batches, b => b.TraceId == trace && copies.Any(c => c.SpanId == b.ParentSpanId));
     }
 
-    /// <summary>The index as a restarted leader would recover it from this test's data directory.</summary>
-    private async Task<IndexMap> RecoverIndexAsync()
-    {
-        await _log.DisposeAsync();
-        var recovered = new IndexMap();
-        _log = new IndexLog(recovered, _registry, Options.Create(_options), NullLogger<IndexLog>.Instance);
-        _log.Open();
-        return recovered;
-    }
+    private Task<IndexMap> RecoverIndexAsync() => _leader.RecoverIndexAsync();
 
     /// <summary>Indexes a version of <paramref name="id"/> whose copies were never stored, as recovery brings back a SET cut short.</summary>
     private Task<bool> IndexWithoutCopiesAsync(long id, long version, MemberNode[] replicas) =>
@@ -249,12 +202,5 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.Equal((ReadStatus.Found, "survives"), (read.Status, read.Payload!.ToStringUtf8()));
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var m in _members)
-            await m.DisposeAsync();
-        await _log.DisposeAsync();
-        _registry.Dispose();
-        Directory.Delete(_data, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _leader.DisposeAsync();
 }
