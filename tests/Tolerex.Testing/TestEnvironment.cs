@@ -46,6 +46,7 @@ public static class TestEnvironment
         };
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
+        Scrub(start.Environment);
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
             start.Environment[key] = value;
         using var process = Process.Start(start)!;
@@ -69,6 +70,17 @@ public static class TestEnvironment
             Assert.Fail($"{Path.GetFileName(file)} did not exit within {deadline.TotalSeconds} s");
             throw;
         }
+    }
+
+    /// <summary>
+    /// Removes what a developer's shell may hold that would change how a started node or client behaves: Tolerex
+    /// settings, the original program's names, Aspire and OpenTelemetry variables. Tests set what they need.
+    /// </summary>
+    public static void Scrub(IDictionary<string, string?> environment)
+    {
+        string[] prefixes = ["Tolerex__", "TOLEREX_", "TOLERANCE", "BALANCER_", "LEADER_", "MEMBER_", "OTEL_", "services__", "ASPNETCORE_", "DOTNET_ENVIRONMENT", "Logging__"];
+        foreach (var key in environment.Keys.Where(k => prefixes.Any(p => k.StartsWith(p, StringComparison.OrdinalIgnoreCase))).ToList())
+            environment.Remove(key);
     }
 
     private static string FindRoot()

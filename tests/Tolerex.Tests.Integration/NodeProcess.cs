@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text;
 
 namespace Tolerex.Tests.Integration;
@@ -38,7 +36,12 @@ public sealed class NodeProcess : IAsyncDisposable
         return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
     }
 
-    public static NodeProcess Start(string project, IEnumerable<string> args, IDictionary<string, string> environment, string? workingDirectory = null)
+    /// <summary>
+    /// Starts <paramref name="project"/>'s build output with a scrubbed environment (nothing of the developer's
+    /// shell), <paramref name="environment"/> on top, and the development CA in <paramref name="caDirectory"/>:
+    /// each test brings its own, so no test touches the shared one in the home directory.
+    /// </summary>
+    public static NodeProcess Start(string project, IEnumerable<string> args, IDictionary<string, string> environment, string caDirectory, string? workingDirectory = null)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -50,10 +53,9 @@ public sealed class NodeProcess : IAsyncDisposable
         info.ArgumentList.Add(AssemblyPath(project));
         foreach (var a in args)
             info.ArgumentList.Add(a);
-        // Keep the child independent of whatever Aspire/OTLP settings the test host has.
-        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("OTEL_", StringComparison.Ordinal) || k.StartsWith("services__", StringComparison.Ordinal)).ToList())
-            info.Environment.Remove(key);
+        TestEnvironment.Scrub(info.Environment);
         info.Environment["Logging__Console__FormatterName"] = "simple";
+        info.Environment["Tolerex__Tls__DevCaDirectory"] = caDirectory;
         foreach (var (k, v) in environment)
             info.Environment[k] = v;
 
@@ -98,13 +100,8 @@ public sealed class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>A port that was free a moment ago.</summary>
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
+    /// <summary>A port for a node to listen on (see <see cref="TestPorts"/>).</summary>
+    public static int FreePort() => TestPorts.Next();
 
     /// <summary>The project's build output, in the same configuration as this test assembly.</summary>
     private static string AssemblyPath(string project)

@@ -20,7 +20,7 @@ public sealed class StandaloneLeader : IAsyncDisposable
             ["LEADER_GRPC_PORT"] = $"{NodeProcess.FreePort()}",
             ["LEADER_METRICS_PORT"] = $"{NodeProcess.FreePort()}",
         };
-        leader._process = NodeProcess.Start("Tolerex.Leader", ["--data-dir", leader._data], environment);
+        leader._process = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(leader._data, "leader")], environment, Path.Combine(leader._data, "ca"));
         await Eventually.HoldsAsync(async () =>
         {
             await using var c = await HaToKuSeConnection.OpenAsync("localhost", leader.Port, tls: tls);

@@ -23,7 +23,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
 
     private static string[] Fields(string row) => row.Split(',');
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_bulk_set_uses_the_clients_own_id_range_and_counts_every_acknowledgement()
     {
         var (exit, replies, log, rows) = await RunAsync("25 SET bulk\nGET 50010\n", new() { ClientId = "c-7", Offset = 50_000, Flush = 7 });
@@ -42,7 +42,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         Assert.Equal("NOT_FOUND", await c.CommandAsync("GET 50000")); // the probe id, untouched without --measure
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Errors_count_as_errors_in_rows_and_in_the_summary()
     {
         var (exit, replies, log, rows) = await RunAsync("SET x y\nSET 51000 fine\nFOO\n", new() { Offset = 51_000, Flush = 1 });
@@ -53,7 +53,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         Assert.Contains("Commands: 4 | acknowledged: 2 | errors: 2", log, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Measure_probes_on_its_own_id_and_never_resends_the_loads_commands()
     {
         var (exit, replies, log, rows) = await RunAsync("SET 52005 load\nGET 52005\n", new() { Offset = 52_000, Measure = true });
@@ -69,7 +69,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         Assert.Equal("load", await c.CommandAsync("GET 52005"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Probes_during_bulks_stay_in_step_with_their_replies()
     {
         // Probes every millisecond while bulks run; each probe must get the reply meant for it, also right
@@ -83,7 +83,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         Assert.Contains("failed probes: 0", log, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Stress_runs_for_its_duration_and_checks_what_it_reads()
     {
         var csv = new StringWriter();
@@ -104,7 +104,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         Assert.Equal(session.Acked, rows.Sum(r => long.Parse(r[3], System.Globalization.CultureInfo.InvariantCulture)));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_client_process_writes_csv_to_stdout_and_no_terminal_codes_when_redirected()
     {
         var (exit, stdout, log) = await TestEnvironment.RunAsync(TestEnvironment.DotnetHost,
@@ -118,7 +118,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         Assert.DoesNotContain('\u001b', log); // no progress bar or colour codes into a file
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task On_a_terminal_a_bulk_shows_a_progress_bar_with_rate_and_time_left()
     {
         // util-linux `script` gives the client a pseudo-terminal, as a user's shell would.
@@ -151,7 +151,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
         Assert.Empty(root.Parse(["--flush", "1", "--offset", "7", "--measure", "--csv", "--stress", "2"]).Errors);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Bench_pipelines_commands_and_counts_every_reply()
     {
         var result = await Tolerex.Client.Bench.BenchRunner.RunAsync(
@@ -166,7 +166,7 @@ public class ClientToolkitTests(ClusterFixture cluster) : IClassFixture<ClusterF
 /// <summary>The client against leaders without members: failures must show as failures.</summary>
 public class ClientFailureTests
 {
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_bulk_nobody_acknowledged_is_reported_as_errors_not_as_sends()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -182,7 +182,7 @@ public class ClientFailureTests
         Assert.Equal(("5", "ERROR"), (bulk[3], bulk[7]));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task When_the_leader_dies_the_client_moves_on_to_the_next_address()
     {
         var ct = TestContext.Current.CancellationToken;
@@ -210,7 +210,7 @@ public class ClientFailureTests
         Assert.Contains("errors: 1", log.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_client_whose_leader_died_still_exits_cleanly_at_end_of_input()
     {
         var ct = TestContext.Current.CancellationToken;

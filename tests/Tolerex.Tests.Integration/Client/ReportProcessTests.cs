@@ -12,7 +12,7 @@ public sealed class ReportProcessTests : IDisposable
 
     public void Dispose() => _dir.Delete(recursive: true);
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_malformed_row_exits_1_with_file_and_line_and_writes_no_page()
     {
         var csv = ReportSamples.WriteCsv(_dir, "bad.csv", new UnicodeEncoding(false, true),
@@ -29,7 +29,7 @@ public sealed class ReportProcessTests : IDisposable
         Assert.Equal(["bad.csv"], _dir.GetFiles().Select(f => f.Name));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_page_renders_in_headless_chromium()
     {
         // CI installs Chromium (.ci/run), so there the test always runs; elsewhere it needs the browser.

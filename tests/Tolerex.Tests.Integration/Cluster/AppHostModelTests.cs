@@ -28,7 +28,7 @@ public sealed class AppHostModelTests : IDisposable
     private static async Task<string?> ParameterValue(IDistributedApplicationTestingBuilder builder, string name) =>
         await builder.Resources.OfType<ParameterResource>().Single(p => p.Name == name).GetValueAsync(TestContext.Current.CancellationToken);
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Every_node_traces_the_configured_share_of_requests_and_all_of_them_by_default()
     {
         var sampled = await BuilderAsync("--Parameters:traceSampling=0.05");
@@ -43,14 +43,14 @@ public sealed class AppHostModelTests : IDisposable
         Assert.Equal("1", await ParameterValue(await BuilderAsync(), "traceSampling"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_sampling_share_outside_0_to_1_stops_the_apphost_with_a_clear_message()
     {
         var error = await Assert.ThrowsAnyAsync<Exception>(() => BuilderAsync("--Parameters:traceSampling=2"));
         Assert.Contains("Parameter 'traceSampling' must be a number from 0 to 1 (got '2')", error.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Nodes_are_configured_through_tolerex_settings_only()
     {
         var builder = await BuilderAsync();

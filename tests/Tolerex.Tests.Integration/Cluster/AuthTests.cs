@@ -14,7 +14,7 @@ public sealed class AuthTests : IAsyncLifetime
         ["Tolerex__Leader__AuthFailureDelay"] = "300ms",
     });
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Commands_need_auth_and_a_wrong_password_is_answered_slowly()
     {
         await using var c = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
@@ -36,7 +36,7 @@ public sealed class AuthTests : IAsyncLifetime
         Assert.Equal("ERROR: auth required", await other.CommandAsync("GET 1"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_client_tools_authenticate_with_their_password_option()
     {
         var bench = await Tolerex.Client.Bench.BenchRunner.RunAsync(

@@ -6,7 +6,7 @@ namespace Tolerex.Tests.Integration.Cluster;
 /// <summary>The HaToKuSe protocol end to end: real AppHost, leader, three members, TCP through Aspire's proxy.</summary>
 public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Banner_and_prompt_are_exactly_the_originals()
     {
         await using var c = await cluster.ConnectAsync(quiet: false);
@@ -22,7 +22,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.True(await c.ClosedByServerAsync(TimeSpan.FromSeconds(10)));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Set_then_get_returns_the_message_byte_for_byte()
     {
         await using var c = await cluster.ConnectAsync();
@@ -33,7 +33,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal("NOT_FOUND", await c.CommandAsync("GET 987654321"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Del_removes_a_message_everywhere()
     {
         await using var c = await cluster.ConnectAsync();
@@ -46,7 +46,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal("back again", await c.CommandAsync("GET 150"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Ids_are_64_bit_and_do_not_wrap()
     {
         await using var c = await cluster.ConnectAsync();
@@ -59,7 +59,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal("ERROR: id must be numeric", await c.CommandAsync("SET 9223372036854775808 x"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Binary_messages_round_trip()
     {
         await using var c = await cluster.ConnectAsync();
@@ -70,7 +70,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal(payload, await c.ReadLineBytesAsync());
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Pipelined_commands_are_all_answered_in_order()
     {
         await using var c = await cluster.ConnectAsync();
@@ -85,7 +85,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_command_split_across_segments_works()
     {
         await using var c = await cluster.ConnectAsync();
@@ -95,7 +95,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal("split message", await c.ReadLineAsync());
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Bad_input_gets_one_error_line_and_the_connection_carries_on()
     {
         await using var c = await cluster.ConnectAsync();
@@ -109,7 +109,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal("PONG", await c.CommandAsync("PING"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Bulk_set_stores_n_messages_under_fresh_ids()
     {
         await using var c = await cluster.ConnectAsync();
@@ -122,7 +122,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
             Assert.Equal("bulk message", await c.CommandAsync($"GET {id}"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_line_over_the_limit_is_refused_and_the_connection_closed()
     {
         await using var c = await cluster.ConnectAsync();
@@ -148,7 +148,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal("NOT_FOUND", await fresh.CommandAsync("GET 400"));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_interactive_client_exits_cleanly_at_end_of_input()
     {
         var input = new StringReader("SET 500 from the client\nGET 500\n"); // no QUIT
@@ -161,7 +161,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.EndsWith("OK\r\nfrom the client\r\nBye\r\n", text, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_interactive_client_reports_an_unreachable_leader()
     {
         var error = new StringWriter();
@@ -171,7 +171,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Contains("no Tolerex leader reachable", error.ToString(), StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Bench_counts_successful_sets()
     {
         var result = await Tolerex.Client.Bench.BenchRunner.RunAsync(
@@ -182,7 +182,7 @@ public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<Cluste
         Assert.Equal(100, (await c.CommandAsync("GET 10150")).Length);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Members_lists_every_member_with_its_state()
     {
         var members = await cluster.MembersAsync();

@@ -15,7 +15,7 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
         ["Tolerex__Leader__IdleTimeout"] = "5s",
     });
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Connections_beyond_the_maximum_are_refused_with_one_error_line()
     {
         var open = new List<HaToKuSeConnection>();
@@ -44,7 +44,7 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_slow_sender_is_closed_by_the_partial_line_timeout_while_others_are_served()
     {
         await using var slow = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);
@@ -74,7 +74,7 @@ public sealed class ConnectionLimitTests : IAsyncLifetime
         await trickle;
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task An_idle_client_is_closed_after_the_idle_timeout()
     {
         await using var idle = await HaToKuSeConnection.OpenAsync("localhost", _leader.Port);

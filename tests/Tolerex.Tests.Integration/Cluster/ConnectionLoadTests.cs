@@ -12,7 +12,7 @@ public sealed class ConnectionLoadTests : IAsyncLifetime
         ["Tolerex__Leader__PartialLineTimeout"] = "2s",
     });
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_thousand_idle_connections_and_a_hundred_slow_senders_leave_normal_clients_served()
     {
         var ct = TestContext.Current.CancellationToken;

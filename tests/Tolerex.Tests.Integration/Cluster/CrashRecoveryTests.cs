@@ -75,7 +75,7 @@ public class CrashRecoveryTests(RestartClusterFixture cluster) : IClassFixture<R
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_member_killed_under_load_and_restarted_loses_nothing_acknowledged_and_serves_its_data()
     {
         var acked = await cluster.LoadAsync(8, 1_000_000_000, async acked =>
@@ -98,7 +98,7 @@ public class CrashRecoveryTests(RestartClusterFixture cluster) : IClassFixture<R
         await Eventually.HoldsAsync(async () => (await cluster.AliveMembersAsync()).Count == 3, Timeout, "all members back");
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_leader_killed_under_load_and_restarted_still_knows_every_acknowledged_id()
     {
         var unacknowledged = new ConcurrentDictionary<long, string>();

@@ -11,7 +11,7 @@ public class MemberFailureTests(FailureClusterFixture cluster) : IClassFixture<F
     // The leader's default member timeout is 3 s; allow scheduling slack on a loaded CI machine.
     private static readonly TimeSpan DetectionBound = TimeSpan.FromSeconds(6);
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Acked_values_survive_killed_members_and_new_writes_succeed()
     {
         await using var c = await cluster.ConnectAsync();

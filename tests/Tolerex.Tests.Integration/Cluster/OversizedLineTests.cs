@@ -12,7 +12,7 @@ public sealed class OversizedLineTests : IAsyncLifetime
 
     public async ValueTask InitializeAsync() => _leader = await StandaloneLeader.StartAsync(new Dictionary<string, string>());
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Four_64_MiB_lines_at_once_are_refused_without_growing_memory()
     {
         // Warm up the normal path first, so the peak measured below is what the big lines add.

@@ -13,7 +13,7 @@ public sealed partial class PrometheusTests(ClusterFixture cluster) : IClassFixt
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Prometheus_scrapes_every_node_and_has_every_series_the_dashboard_uses()
     {
         // CI installs Prometheus (.ci/run), so there the test always runs; elsewhere it needs the binary.

@@ -1,11 +1,17 @@
 namespace Tolerex.Tests.Integration.Cluster;
 
 /// <summary>The original's manual launch: leader and members as plain processes configured by environment and flags.</summary>
-public class StandaloneNodeTests
+public sealed class StandaloneNodeTests : IDisposable
 {
+    private readonly string _data = Directory.CreateTempSubdirectory("tolerex-standalone-").FullName;
+
+    private string Ca => Path.Combine(_data, "ca");
+
+    public void Dispose() => Directory.Delete(_data, recursive: true);
+
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
-    [Theory]
+    [Theory(Timeout = 180_000)]
     [InlineData("TOLERANCE", "0", "tolerex-leader: configuration error: Tolerex:Leader:Tolerance (TOLERANCE) must be between 1 and 1000 (got '0')")]
     [InlineData("TOLERANCE", "two", "tolerex-leader: configuration error: Tolerex:Leader:Tolerance (TOLERANCE) must be a whole number (got 'two')")]
     [InlineData("TOLERANCE_CONF", "/nonexistent/tolerance.conf", "tolerex-leader: configuration error: cannot read tolerance file '/nonexistent/tolerance.conf'")]
@@ -13,37 +19,37 @@ public class StandaloneNodeTests
     [InlineData("LEADER_TCP_PORT", "99999", "tolerex-leader: configuration error: Tolerex:Leader:TcpPort (LEADER_TCP_PORT) must be between 0 and 65535 (got '99999')")]
     public async Task Leader_refuses_bad_configuration_with_a_clear_message(string key, string value, string message)
     {
-        await using var leader = NodeProcess.Start("Tolerex.Leader", [], new Dictionary<string, string> { [key] = value });
+        await using var leader = NodeProcess.Start("Tolerex.Leader", [], new Dictionary<string, string> { [key] = value }, Ca);
         Assert.Equal(2, await leader.WaitForExitAsync(Timeout));
         // One line, which names the setting.
         Assert.StartsWith(message, leader.Output, StringComparison.Ordinal);
         Assert.Single(leader.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Leader_reads_the_tolerance_file()
     {
         var dir = Directory.CreateTempSubdirectory("tolerex-conf-").FullName;
         Directory.CreateDirectory(Path.Combine(dir, "config"));
         await File.WriteAllTextAsync(Path.Combine(dir, "config", "tolerance.conf"), "TOLERANCE=-1", TestContext.Current.CancellationToken);
-        await using var leader = NodeProcess.Start("Tolerex.Leader", [], new Dictionary<string, string>(), workingDirectory: dir);
+        await using var leader = NodeProcess.Start("Tolerex.Leader", [], new Dictionary<string, string>(), Ca, workingDirectory: dir);
         Assert.Equal(2, await leader.WaitForExitAsync(Timeout));
         Assert.Equal("tolerex-leader: configuration error: config/tolerance.conf: tolerance must be greater than 0 (got -1)", leader.Output.Trim());
         Directory.Delete(dir, recursive: true);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Member_refuses_an_unknown_io_mode()
     {
-        await using var member = NodeProcess.Start("Tolerex.Member", ["-io=turbo"], new Dictionary<string, string>());
+        await using var member = NodeProcess.Start("Tolerex.Member", ["-io=turbo"], new Dictionary<string, string>(), Ca);
         Assert.Equal(2, await member.WaitForExitAsync(Timeout));
         Assert.Equal("tolerex-member: configuration error: Tolerex:Member:Io (MEMBER_IO_MODE) must be buffered or unbuffered (got 'turbo')", member.Output.Trim());
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_member_started_before_the_leader_keeps_retrying_and_survives_a_leader_restart()
     {
-        var data = Directory.CreateTempSubdirectory("tolerex-standalone-").FullName;
+        var data = _data;
         int grpc = NodeProcess.FreePort(), tcp = NodeProcess.FreePort(), metrics = NodeProcess.FreePort();
         int memberPort = NodeProcess.FreePort(), memberMetrics = NodeProcess.FreePort();
         var leaderEnv = new Dictionary<string, string>
@@ -56,11 +62,11 @@ public class StandaloneNodeTests
 
         await using var member = NodeProcess.Start("Tolerex.Member",
             [$"-port={memberPort}", "--metrics", $"{memberMetrics}", "--data-dir", data],
-            new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{grpc}" });
+            new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{grpc}" }, Ca);
         await member.WaitForOutputAsync("unreachable", Timeout);
 
         string[] leaderArgs = ["--data-dir", Path.Combine(data, "leader")];
-        await using (var leader = NodeProcess.Start("Tolerex.Leader", leaderArgs, leaderEnv))
+        await using (var leader = NodeProcess.Start("Tolerex.Leader", leaderArgs, leaderEnv, Ca))
         {
             await WaitForMemberAsync(tcp, memberPort);
             await using var c = await HaToKuSeConnection.OpenAsync("localhost", tcp);
@@ -70,14 +76,13 @@ public class StandaloneNodeTests
         }
 
         Assert.False(member.HasExited);
-        await using var restarted = NodeProcess.Start("Tolerex.Leader", leaderArgs, leaderEnv);
+        await using var restarted = NodeProcess.Start("Tolerex.Leader", leaderArgs, leaderEnv, Ca);
         // The restarted leader knows the member from its durable registry, but the member must register
         // again with this process (its heartbeat is told so); then it is alive, and its data still reads back.
         await WaitForMemberAsync(tcp, memberPort);
         Assert.False(member.HasExited);
         await using (var c = await HaToKuSeConnection.OpenAsync("localhost", tcp))
             Assert.Equal("standalone", await c.CommandAsync("GET 7"));
-        Directory.Delete(data, recursive: true);
     }
 
     private static Task WaitForMemberAsync(int tcpPort, int memberPort) =>

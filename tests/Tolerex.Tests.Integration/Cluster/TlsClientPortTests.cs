@@ -17,7 +17,7 @@ public sealed class TlsClientPortTests : IAsyncLifetime
         ["Tolerex__Tls__DevCaDirectory"] = _ca,
     }, tls: new Tolerex.Client.ClientTls(Path.Combine(_ca, "ca.crt")));
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_interactive_client_round_trips_over_tls()
     {
         using var output = new MemoryStream();
@@ -29,7 +29,7 @@ public sealed class TlsClientPortTests : IAsyncLifetime
         Assert.Contains("Bye", text, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Bench_runs_over_tls()
     {
         var result = await Tolerex.Client.Bench.BenchRunner.RunAsync(
@@ -37,7 +37,7 @@ public sealed class TlsClientPortTests : IAsyncLifetime
         Assert.Equal((20L, 0L), (result.Requests, result.Errors)); // GETs of missing ids: NOT_FOUND, no errors
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_client_that_does_not_trust_the_ca_or_speaks_plaintext_gets_nothing()
     {
         var stranger = Directory.CreateTempSubdirectory("tolerex-tls-stranger-").FullName;

@@ -9,7 +9,7 @@ public sealed class CertificateStartupTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_node_with_an_expired_certificate_exits_with_a_clear_message()
     {
         var (ca, certificate, key) = TestCertificates.Write(_dir, PeerIdentity.Leader, DateTimeOffset.UtcNow.AddDays(-100), TimeSpan.FromDays(90));

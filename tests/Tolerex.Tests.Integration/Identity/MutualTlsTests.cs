@@ -32,15 +32,13 @@ public sealed class MutualTlsTests : IAsyncLifetime
             ["LEADER_TCP_PORT"] = $"{_leaderTcp}",
             ["LEADER_METRICS_PORT"] = $"{NodeProcess.FreePort()}",
             ["TOLERANCE"] = "1",
-            ["Tolerex__Tls__DevCaDirectory"] = CaDirectory,
-        });
+        }, CaDirectory);
         _member = NodeProcess.Start("Tolerex.Member", ["--port", $"{_memberPort}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, "member")],
             new Dictionary<string, string>
             {
                 ["LEADER_ADDR"] = $"localhost:{_leaderGrpc}",
                 ["Tolerex__Member__Name"] = "member-a",
-                ["Tolerex__Tls__DevCaDirectory"] = CaDirectory,
-            });
+            }, CaDirectory);
         await Eventually.HoldsAsync(async () =>
         {
             await using var c = await HaToKuSeConnection.OpenAsync("localhost", _leaderTcp);
@@ -77,7 +75,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
 
     private static Copy Copy(long id) => new() { Id = id, Version = 1, Payload = ByteString.CopyFromUtf8("probe") };
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_member_serves_its_copies_to_the_leader_identity_only()
     {
         using (var leader = Channel(MemberAddress, Identity(NodeRole.Leader, "leader")))
@@ -98,7 +96,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task The_store_stream_is_served_to_the_leader_identity_only()
     {
         using (var leader = Channel(MemberAddress, Identity(NodeRole.Leader, "leader")))
@@ -129,7 +127,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task Plaintext_and_wrong_ca_callers_are_refused_by_member_and_leader()
     {
         // Callers that trust our CA (so the failure is the server's refusal, not theirs) but hold a
@@ -164,7 +162,7 @@ public sealed class MutualTlsTests : IAsyncLifetime
             Assert.False((await new Copies.CopiesClient(leader).RetrieveAsync(new RetrieveRequest { Id = id }, cancellationToken: Ct)).Found);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_member_cannot_register_or_heartbeat_as_another()
     {
         using var channel = Channel(LeaderAddress, Identity(NodeRole.Member, "member-b"));

@@ -60,8 +60,7 @@ internal sealed class InProcessLeader : IAsyncDisposable
             {
                 ["LEADER_ADDR"] = $"localhost:{NodeProcess.FreePort()}",
                 ["Tolerex__Member__Name"] = name,
-                ["Tolerex__Tls__DevCaDirectory"] = _caDirectory,
-            });
+            }, _caDirectory);
         _members.Add(process);
         await process.WaitForOutputAsync("Application started", TimeSpan.FromSeconds(60));
         return (process, await RegisterAsync($"localhost:{route?.Invoke(port) ?? port}", name, load));

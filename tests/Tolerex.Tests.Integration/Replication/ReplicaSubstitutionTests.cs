@@ -39,7 +39,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         return started;
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_copy_aimed_at_an_unreachable_member_moves_to_another_and_the_set_is_acknowledged()
     {
         Assert.True(await _coordinator.SetAsync(42, ByteString.CopyFromUtf8("moved")));
@@ -73,7 +73,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public Task A_copy_on_a_member_that_stops_answering_moves_to_another_after_the_store_timeout() =>
         WhileAMemberIsFrozenAsync(50, async member =>
         {
@@ -89,7 +89,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
             Assert.Equal((ReadStatus.Found, "after"), (read.Status, read.Payload!.ToStringUtf8()));
         });
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task One_set_is_one_trace_with_a_span_per_copy_and_the_batch_call_under_it()
     {
         var spans = new System.Collections.Concurrent.ConcurrentBag<System.Diagnostics.Activity>();
@@ -135,7 +135,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     private Task<bool> IndexWithoutCopiesAsync(long id, long version, MemberNode[] replicas) =>
         _index.BeginWrite(id, version, replicas).CommitAsync(replicas);
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_moved_copy_is_named_by_the_durable_index_not_only_in_memory()
     {
         // The SET's record names its first placement (the dead member); the acknowledgement waits for a second
@@ -146,7 +146,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.DoesNotContain(_dead, entry.Replicas);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_read_of_a_version_no_replica_holds_falls_back_to_the_newest_acknowledged_one()
     {
         // A SET's index record is durable before its copies are stored; after a crash mid-SET (or a failed
@@ -168,7 +168,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.Equal(ReadStatus.Unavailable, (await _coordinator.GetAsync(61)).Status);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public Task A_del_racing_a_slow_set_of_the_same_id_is_ordered_after_it_in_memory_and_on_disk() =>
         WhileAMemberIsFrozenAsync(70, async frozen =>
         {
@@ -182,7 +182,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
             Assert.False((await RecoverIndexAsync()).TryGet(70, out _));
         });
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task With_fewer_reachable_members_than_tolerance_the_set_is_refused_not_acknowledged()
     {
         _members[1].Kill();
@@ -191,7 +191,7 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.Equal(ReadStatus.NotFound, (await _coordinator.GetAsync(43)).Status);
     }
 
-    [Fact]
+    [Fact(Timeout = 180_000)]
     public async Task A_read_fails_over_to_the_next_replica_when_the_first_has_crashed()
     {
         Assert.True(await _coordinator.SetAsync(44, ByteString.CopyFromUtf8("survives")));

@@ -19,7 +19,7 @@ public sealed class SlowReplicaTests : IAsyncLifetime
     {
         Tolerance = 2,
         ReadTimeout = ReadTimeout,
-        ReadAttemptTimeout = TimeSpan.FromMilliseconds(300),
+        ReadAttemptTimeout = TimeSpan.FromSeconds(1),
         ReadHedgeDelay = TimeSpan.FromMilliseconds(50),
     });
 
@@ -56,14 +56,14 @@ public sealed class SlowReplicaTests : IAsyncLifetime
     [Fact(Timeout = 120_000)]
     public async Task A_get_whose_replicas_are_all_slower_than_an_attempt_still_reads_the_value()
     {
-        // Busy members: every answer takes about 700 ms, more than twice the first attempt's deadline.
+        // Busy members: every answer takes at least 1.6 s, more than the first attempt's deadline (1 s).
         foreach (var proxy in _proxies.Values)
-            proxy.Latency = TimeSpan.FromMilliseconds(350);
+            proxy.Latency = TimeSpan.FromMilliseconds(800);
 
         var (read, took) = await GetAsync();
 
         Assert.Equal((ReadStatus.Found, "held by both"), (read.Status, read.Payload?.ToStringUtf8()));
-        Assert.True(took > TimeSpan.FromMilliseconds(600) && took < ReadTimeout, $"took {took}");
+        Assert.True(took > TimeSpan.FromSeconds(1.6) && took < ReadTimeout, $"took {took}");
     }
 
     [Fact(Timeout = 120_000)]
@@ -74,7 +74,8 @@ public sealed class SlowReplicaTests : IAsyncLifetime
         var (read, took) = await GetAsync();
 
         Assert.Equal((ReadStatus.Found, "held by both"), (read.Status, read.Payload?.ToStringUtf8()));
-        Assert.True(took < TimeSpan.FromMilliseconds(300), $"took {took}: the second replica should have been asked after the hedge delay");
+        // Without hedging the first attempt alone would take its whole deadline (1 s).
+        Assert.True(took < TimeSpan.FromMilliseconds(900), $"took {took}: the second replica should have been asked after the hedge delay");
     }
 
     [Fact(Timeout = 120_000)]

@@ -57,7 +57,7 @@ public sealed class IndexLogTests : IAsyncDisposable
     private static string Replicas(MessageIndex index, long id) =>
         index.TryGet(id, out var e) ? $"{e.Version}:" + string.Join(",", e.Replicas.Select(m => m.Address)) : "absent";
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_recorded_write_is_durable_at_once_but_visible_only_when_published_and_a_moved_copy_is_recorded_again()
     {
         var first = Open();
@@ -86,7 +86,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         await CloseAsync(second);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_write_recorded_before_a_checkpoint_and_applied_after_it_survives_a_restart()
     {
         // The checkpoint snapshots memory (which does not have the write yet) and drops the segment holding its
@@ -105,7 +105,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         await CloseAsync(second);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Puts_deletes_and_members_survive_a_restart()
     {
         var first = Open();
@@ -135,7 +135,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         Assert.Equal(3, c.Number);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Recovery_is_checkpoint_plus_log_tail_and_old_segments_are_removed()
     {
         var first = Open(checkpointBytes: 4096);
@@ -160,7 +160,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         Assert.Equal(0, second.Log.CorruptRecords);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_torn_last_record_is_dropped_at_every_cut()
     {
         var first = Open();
@@ -188,7 +188,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Preallocated_zeros_after_the_last_record_are_the_clean_end_and_a_torn_record_in_them_is_dropped()
     {
         var first = Open();
@@ -228,7 +228,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_flipped_bit_in_the_log_or_the_checkpoint_loses_only_that_record()
     {
         var first = Open();
@@ -256,7 +256,7 @@ public sealed class IndexLogTests : IAsyncDisposable
         Assert.Equal("6:https://localhost:5001", Replicas(second.Index, 6));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task In_fsync_mode_no_acknowledged_put_is_lost_at_a_crash()
     {
         // Halt: the crashed leader's background checkpoint must not keep renaming and deleting files.

@@ -64,7 +64,7 @@ public sealed class FormatUpgradeTests : IDisposable
         return new Leader(log, new MessageIndex(map, log, options, NullLogger<MessageIndex>.Instance), registry);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_cluster_written_by_the_earlier_format_opens_with_every_acknowledged_value()
     {
         var leaderDirectory = Fixture("leader");
@@ -119,7 +119,7 @@ public sealed class FormatUpgradeTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_conversion_cut_short_before_its_checkpoint_starts_over()
     {
         var directory = Fixture("leader");
@@ -129,7 +129,7 @@ public sealed class FormatUpgradeTests : IDisposable
         Assert.Equal(189, leader.Index.Count);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Files_of_the_earlier_format_left_beside_a_finished_conversion_are_removed_not_read_again()
     {
         var directory = Fixture("leader");
@@ -161,7 +161,7 @@ public sealed class FormatUpgradeTests : IDisposable
         return record;
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_member_log_of_format_2_is_read_and_extended_with_sealed_records()
     {
         await File.WriteAllBytesAsync(Path.Combine(_dir, "0000000001.seg"), [.. Format2Record(1, 10, "old one"), .. Format2Record(2, 11, "old two")], Ct);
@@ -180,7 +180,7 @@ public sealed class FormatUpgradeTests : IDisposable
         Assert.Equal("new three", Encoding.UTF8.GetString((await reopened.ReadAsync(3, Ct))!.Value.Payload));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_leader_index_of_format_1_is_read_and_its_members_are_bound_at_their_next_registration()
     {
         // A format-1 member record: number and address, no identity.

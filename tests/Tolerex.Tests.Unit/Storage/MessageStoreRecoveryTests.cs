@@ -25,7 +25,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
     private static async Task<string?> Text(MessageStore store, long id) =>
         await store.ReadAsync(id, Ct) is { } m ? Encoding.UTF8.GetString(m.Payload) : null;
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_damaged_record_in_the_middle_is_skipped_and_reported_and_later_records_survive()
     {
         await using (var store = Open())
@@ -48,7 +48,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         Assert.Equal(1, recovered.Log.CorruptRecords);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_record_image_inside_a_torn_message_is_not_resurrected()
     {
         // A client stores a message that contains the bytes of a complete record (checksummed the only way
@@ -76,7 +76,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         Assert.Equal(1, recovered.Stats.MessagesHeld);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_lost_seal_file_is_recovered_from_the_records()
     {
         await using (var store = Open())
@@ -99,7 +99,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         Assert.Equal("value 4", await Text(again, 4));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Segments_roll_at_the_configured_size_and_all_are_recovered()
     {
         var options = new MessageStoreOptions { SegmentBytes = 4096, CompactionMinBytes = long.MaxValue };
@@ -116,7 +116,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
             Assert.StartsWith($"message {id} ", await Text(reopened, id));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Delete_writes_a_tombstone_that_survives_a_restart()
     {
         await using (var store = Open())
@@ -140,7 +140,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         Assert.Equal("reborn", await Text(reopened, 1));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Compaction_reclaims_dead_records_and_keeps_every_live_one()
     {
         var options = new MessageStoreOptions { SegmentBytes = 8192, CompactionMinBytes = long.MaxValue };
@@ -171,7 +171,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         Assert.Equal(0, reopened.Log.CorruptRecords);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Writes_and_reads_carry_on_while_compaction_runs()
     {
         var options = new MessageStoreOptions { SegmentBytes = 16 * 1024, CompactionThresholdPercent = 30, CompactionMinBytes = 32 * 1024 };
@@ -203,7 +203,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
             Assert.Equal(value.Split('|')[1], await Text(reopened, id));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task In_fsync_mode_no_acknowledged_write_is_lost_at_a_crash()
     {
         var (acked, lost) = await CrashDuringLoad(Durability.Fsync);
@@ -211,7 +211,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         Assert.Equal(0, lost);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task In_os_mode_a_crash_can_lose_acknowledged_writes()
     {
         // The same fault layer and load: without fsync, acknowledged data is lost. This proves the fault
@@ -220,7 +220,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
         Assert.True(lost > 0);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task In_os_mode_a_clean_close_makes_every_write_durable()
     {
         var fs = new CrashableFileSystem();
@@ -240,7 +240,7 @@ public sealed class MessageStoreRecoveryTests : IDisposable
             Assert.StartsWith($"message {id} ", await Text(recovered, id));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task The_writer_keeps_going_when_a_new_segment_cannot_be_created()
     {
         var fs = new CrashableFileSystem();

@@ -23,7 +23,7 @@ public sealed class MessageStoreTests : IDisposable
     private static async Task<string?> ReadText(MessageStore store, long id) =>
         await store.ReadAsync(id, Ct) is { } m ? Encoding.UTF8.GetString(m.Payload) : null;
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Stores_and_reads_back_keeping_the_highest_version()
     {
         await using var store = Open();
@@ -37,7 +37,7 @@ public sealed class MessageStoreTests : IDisposable
         Assert.Equal(new StoreStats(1, 5, 7), store.Stats);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Binary_and_empty_payloads_round_trip()
     {
         var all = Enumerable.Range(0, 256).Select(i => (byte)i).ToArray();
@@ -52,7 +52,7 @@ public sealed class MessageStoreTests : IDisposable
         Assert.Empty((await reopened.ReadAsync(long.MaxValue, Ct))!.Value.Payload);
     }
 
-    [Theory]
+    [Theory(Timeout = 60_000)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task Reopening_recovers_every_record(bool unbuffered)
@@ -72,7 +72,7 @@ public sealed class MessageStoreTests : IDisposable
         Assert.Equal("v199", await ReadText(reopened, 199));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Concurrent_stores_are_group_committed_and_all_durable()
     {
         await using (var store = Open())
@@ -95,7 +95,7 @@ public sealed class MessageStoreTests : IDisposable
             Assert.Equal($"m{id}", await ReadText(reopened, id));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_burst_of_concurrent_stores_shares_few_fsyncs()
     {
         // 50 tasks each put 40 writes in flight at once: the writer finds many queued and commits them together.
@@ -125,7 +125,7 @@ public sealed class MessageStoreTests : IDisposable
             Assert.Equal($"m{id}", await ReadText(reopened, id));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Versions_of_one_id_queued_together_are_decided_in_order_and_superseded_ones_are_not_written()
     {
         // 100 ids, each sent versions 5, 3, 9, 7 without waiting, so most land in the same commit group.
@@ -155,7 +155,7 @@ public sealed class MessageStoreTests : IDisposable
             Assert.Equal($"{id}@9", await ReadText(reopened, id));
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Concurrent_stores_of_the_same_ids_keep_the_highest_version()
     {
         var highest = new long[5];
@@ -202,7 +202,7 @@ public sealed class MessageStoreTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Stats_count_ids_live_payload_bytes_and_the_highest_version()
     {
         await using (var store = Open())
@@ -222,7 +222,7 @@ public sealed class MessageStoreTests : IDisposable
         Assert.Equal(new StoreStats(3, 17, 4), reopened.Stats);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Unbuffered_mode_fsyncs_every_record()
     {
         await using var store = Open(IoMode.Unbuffered);
@@ -230,7 +230,7 @@ public sealed class MessageStoreTests : IDisposable
         Assert.Equal(50, store.Log.SyncCount);
     }
 
-    [Theory]
+    [Theory(Timeout = 60_000)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task A_torn_last_record_is_dropped_at_every_cut_and_earlier_records_survive(bool unbuffered)
@@ -264,7 +264,7 @@ public sealed class MessageStoreTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_zeroed_tail_and_a_flipped_bit_are_not_returned_as_valid()
     {
         await using (var store = Open())
@@ -284,7 +284,7 @@ public sealed class MessageStoreTests : IDisposable
         Assert.Equal(1, recovered.Stats.MessagesHeld);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_zeroed_tail_is_the_clean_end_and_every_record_before_it_survives()
     {
         await using (var store = Open())
@@ -318,7 +318,7 @@ public sealed class MessageStoreTests : IDisposable
         Assert.Equal("four", await ReadText(again, 4));
     }
 
-    [Theory]
+    [Theory(Timeout = 60_000)]
     [InlineData(false)]
     [InlineData(true)]
     public async Task With_preallocated_space_a_torn_last_record_is_dropped_at_every_cut(bool unbuffered)
@@ -367,7 +367,7 @@ public sealed class MessageStoreTests : IDisposable
         }
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_flipped_bit_in_the_last_payload_makes_that_record_absent()
     {
         await using (var store = Open())

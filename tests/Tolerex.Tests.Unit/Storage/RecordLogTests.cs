@@ -55,7 +55,7 @@ public sealed class RecordLogTests : IDisposable
         protected override void Failed(Exception error) => Done.TrySetException(error);
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_data_directory_is_used_by_one_log_at_a_time()
     {
         var (log, _) = Open();
@@ -73,7 +73,7 @@ public sealed class RecordLogTests : IDisposable
         Assert.Equal(0xE3069283u, RecordFrame.Checksum("123456789"u8));
     }
 
-    [Theory]
+    [Theory(Timeout = 60_000)]
     [InlineData(IoMode.Buffered)]
     [InlineData(IoMode.Unbuffered)]
     public async Task Records_come_back_in_order_and_payloads_are_read_at_their_positions(IoMode io)
@@ -91,7 +91,7 @@ public sealed class RecordLogTests : IDisposable
         await reopened.DisposeAsync();
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task A_roll_splits_the_queue_records_before_go_below_the_new_segment_and_after_at_or_above()
     {
         var (log, _) = Open();
@@ -105,7 +105,7 @@ public sealed class RecordLogTests : IDisposable
         await log.DisposeAsync();
     }
 
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Recovery_replays_the_checkpoint_then_the_segments_it_does_not_cover()
     {
         var (log, _) = Open();
@@ -131,7 +131,7 @@ public sealed class RecordLogTests : IDisposable
     /// turn (<see cref="CrashableFileSystem.CrashBefore"/>): after every crash, every acknowledged record is
     /// recovered with its payload, and nothing that was never written appears.
     /// </summary>
-    [Fact]
+    [Fact(Timeout = 60_000)]
     public async Task Every_acknowledged_record_survives_a_crash_at_every_point()
     {
         var points = 0;
