@@ -8,6 +8,7 @@ using Tolerex.Leader.Frontends;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Placement;
+using Tolerex.Leader.Repair;
 using Tolerex.Leader.Replication;
 using Tolerex.Leader.Telemetry;
 using Tolerex.ServiceDefaults.Identity;
@@ -35,6 +36,10 @@ internal static class LeaderHost
         services.AddSingleton<LeaderCommands>();
         services.AddSingleton<HaToKuSeCommands>();
         services.AddHostedService<HeartbeatMonitor>();
+        services.AddSingleton<CopyRestorer>();
+        services.AddSingleton<MemberReconciler>();
+        services.AddSingleton<RepairService>();
+        services.AddHostedService(sp => sp.GetRequiredService<RepairService>());
         services.AddGrpc(o => o.Interceptors.Add<RequireRoleInterceptor>(NodeRole.Member)); // membership is for members only
         services.AddOptions<Grpc.AspNetCore.Server.GrpcServiceOptions>().Configure<IOptions<LeaderOptions>>((grpc, leader) =>
         {
@@ -58,7 +63,9 @@ internal static class LeaderHost
         app.Services.GetRequiredService<VersionClock>().Observe(index.MaxVersion);
         var registry = app.Services.GetRequiredService<MemberRegistry>();
         registry.CameUp += app.Services.GetRequiredService<ReplicationCoordinator>().Connect;
-        LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count);
+        registry.CameUp += app.Services.GetRequiredService<MemberReconciler>().CameUp;
+        var repair = app.Services.GetRequiredService<RepairService>();
+        LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count, () => repair.UnderReplicated, () => repair.Running);
         app.MapDefaultEndpoints();
         app.MapGrpcService<RegistrationService>();
         return app;

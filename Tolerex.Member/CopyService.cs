@@ -52,7 +52,7 @@ internal sealed class CopyService(MessageStore store) : Copies.CopiesBase
             {
                 // The log refused the group (a disk error): this batch fails, the leader moves its copies to
                 // other members, and the stream goes on.
-                reply = new StoreBatchReply { Sequence = batch.Sequence, Failed = true };
+                reply = new StoreBatchReply { Sequence = batch.Sequence, Failed = true, Error = e.Message };
                 activity?.SetStatus(ActivityStatusCode.Error, e.Message);
                 MemberMetrics.Operation("store", "error", batch.Started, batch.Pending.Length);
             }
@@ -118,8 +118,27 @@ internal sealed class CopyService(MessageStore store) : Copies.CopiesBase
 
     public override async Task<DeleteReply> Delete(DeleteRequest request, ServerCallContext context)
     {
-        var deleted = await Measured(store.DeleteAsync(request.Id, request.Version), "delete", Stopwatch.GetTimestamp());
+        var deleted = await Measured(request.Reclaim ? store.ReclaimAsync(request.Id, request.Version) : store.DeleteAsync(request.Id, request.Version),
+            "delete", Stopwatch.GetTimestamp());
         return new DeleteReply { Deleted = deleted, Load = LoadOf(store.Stats) };
+    }
+
+    public override async Task List(ListRequest request, IServerStreamWriter<CopyList> responseStream, ServerCallContext context)
+    {
+        var chunk = Math.Clamp(request.Chunk, 1, 100_000);
+        var list = new CopyList();
+        foreach (var (id, version) in store.Held())
+        {
+            list.Ids.Add(id);
+            list.Versions.Add(version);
+            if (list.Ids.Count < chunk)
+                continue;
+            await responseStream.WriteAsync(list, context.CancellationToken);
+            list = new CopyList();
+        }
+
+        if (list.Ids.Count > 0)
+            await responseStream.WriteAsync(list, context.CancellationToken);
     }
 
     private static async Task<T> Measured<T>(Task<T> operation, string name, long started)

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
+using Tolerex.Leader.Repair;
 using Tolerex.Leader.Replication;
 using Tolerex.Leader.Telemetry;
 using Tolerex.ServiceDefaults.Logging;
@@ -15,6 +16,13 @@ namespace Tolerex.Leader.Commands;
 internal enum AuthOutcome { Accepted, Refused, NoPasswordSet }
 
 internal enum DelOutcome { Deleted, NotFound, Failed }
+
+internal enum DecommissionOutcome { Decommissioned, UnknownMember, Failed }
+
+/// <summary>What STATUS reports.</summary>
+internal readonly record struct LeaderStatus(
+    int MembersAlive, int MembersKnown, int MembersDecommissioned, int Tolerance, int Ids, int UnderReplicated, bool Repairing,
+    long RepairedCopies, long ReclaimedCopies);
 
 /// <summary>What a bulk SET did: <see cref="Stored"/> of <see cref="Count"/> ids from <see cref="First"/>; no ids at all when none were free.</summary>
 internal readonly record struct BulkSetResult(long Count, long First, long Stored, bool NoFreeIds)
@@ -31,6 +39,7 @@ internal sealed partial class LeaderCommands(
     ReplicationCoordinator replication,
     MessageIndex index,
     MemberRegistry registry,
+    RepairService repair,
     IOptions<LeaderOptions> leaderOptions,
     ILogger<LeaderCommands> logger)
 {
@@ -100,6 +109,30 @@ internal sealed partial class LeaderCommands(
         if (!result.Complete)
             LogBulkIncomplete(logger, stored, count, first);
         return result;
+    }
+
+    public LeaderStatus Status() => new(
+        registry.Alive.Length, registry.All.Length, registry.All.Count(m => m.Decommissioned), _options.Tolerance, index.Count,
+        repair.UnderReplicated, repair.Running, LeaderMetrics.RepairedCopies, LeaderMetrics.ReclaimedCopies);
+
+    /// <summary>
+    /// Marks the member named <paramref name="name"/> (address, identity or name) as leaving, durably: it gets no
+    /// new copies and repair moves the ones it holds to other members.
+    /// </summary>
+    public async Task<DecommissionOutcome> DecommissionAsync(string name)
+    {
+        if (registry.Find(name) is not { } member)
+            return DecommissionOutcome.UnknownMember;
+        try
+        {
+            await index.DecommissionAsync(member);
+            repair.Wake();
+            return DecommissionOutcome.Decommissioned;
+        }
+        catch (IOException)
+        {
+            return DecommissionOutcome.Failed;
+        }
     }
 
     /// <summary>Every member ever registered, alive or not, in address order.</summary>

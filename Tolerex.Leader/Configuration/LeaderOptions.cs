@@ -60,6 +60,9 @@ internal sealed class LeaderOptions
     /// <summary>How long a member may take to acknowledge a batch of copies; then its copies move to other members.</summary>
     [PositiveDuration]
     public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>After a member could not store a batch (its disk is full, say), how long no new copies go there.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan StoreFailurePause { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Most copies sent to one member in one batch.</summary>
     [Range(1, 100_000)]
     public int MaxBatchCount { get; set; } = 256;
@@ -87,6 +90,25 @@ internal sealed class LeaderOptions
     /// <summary>Connect timeout of leader→member channels.</summary>
     [PositiveDuration]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// A member down this long is lost: repair copies the ids it held to other members (0 = at once). A member
+    /// that comes back after that gives up the copies that moved away.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan ReplaceAfter { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>How often repair looks for lost members and under-replicated ids.</summary>
+    [PositiveDuration]
+    public TimeSpan RepairInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>Most copies repair restores per second, so client traffic keeps most of the cluster's capacity.</summary>
+    [Range(1, 10_000_000)]
+    public int RepairCopiesPerSecond { get; set; } = 2000;
+    /// <summary>Ids repaired at once.</summary>
+    [Range(1, 4096)]
+    public int RepairConcurrency { get; set; } = 32;
+    /// <summary>How long reconciling a member that came up may take to list its copies.</summary>
+    [PositiveDuration]
+    public TimeSpan ReconcileTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Where the durable index (log segments and checkpoint) lives.</summary>
     [Required(ErrorMessage = "is required")]

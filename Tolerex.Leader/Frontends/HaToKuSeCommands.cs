@@ -86,6 +86,19 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
             case CommandKind.Members:
                 WriteMembers(output);
                 break;
+            case CommandKind.Status:
+                WriteStatus(output, commands.Status());
+                break;
+            case CommandKind.Decommission:
+                var decommissioned = await commands.DecommissionAsync(Encoding.UTF8.GetString(command.Payload));
+                HaToKuSeWriter.Write(output, decommissioned switch
+                {
+                    DecommissionOutcome.Decommissioned => HaToKuSeText.Ok,
+                    DecommissionOutcome.UnknownMember => HaToKuSeText.UnknownMember,
+                    _ => HaToKuSeText.DecommissionFailed,
+                });
+                outcome = decommissioned == DecommissionOutcome.Decommissioned ? "ok" : "error";
+                break;
             case CommandKind.Prompt:
                 session.Prompt = command.Flag;
                 HaToKuSeWriter.Write(output, HaToKuSeText.Ok);
@@ -131,6 +144,8 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
         CommandKind.Help => "HELP",
         CommandKind.Ping => "PING",
         CommandKind.Members => "MEMBERS",
+        CommandKind.Status => "STATUS",
+        CommandKind.Decommission => "DECOMMISSION",
         CommandKind.Prompt => "PROMPT",
         _ => "INVALID",
     };
@@ -160,6 +175,17 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
         }
 
         return result.Complete;
+    }
+
+    private static void WriteStatus(PipeWriter output, LeaderStatus status)
+    {
+        var text = string.Create(CultureInfo.InvariantCulture,
+            $"role=leader\r\npid={Environment.ProcessId}\r\nmembers_alive={status.MembersAlive}\r\nmembers_known={status.MembersKnown}\r\n" +
+            $"members_decommissioned={status.MembersDecommissioned}\r\ntolerance={status.Tolerance}\r\nids={status.Ids}\r\n" +
+            $"under_replicated={status.UnderReplicated}\r\nrepair={(status.Repairing ? "running" : "idle")}\r\n" +
+            $"repaired_copies={status.RepairedCopies}\r\nreclaimed_copies={status.ReclaimedCopies}\r\n");
+        HaToKuSeWriter.Write(output, Encoding.ASCII.GetBytes(text));
+        HaToKuSeWriter.Write(output, HaToKuSeText.End);
     }
 
     private void WriteMembers(PipeWriter output)

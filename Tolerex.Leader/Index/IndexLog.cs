@@ -117,8 +117,15 @@ internal sealed partial class IndexLog(IndexMap map, MemberRegistry registry, IO
         switch (record.Kind)
         {
             case IndexRecords.Put:
-                replicas ??= ResolveMembers(IndexRecords.ReplicasOf(record.Payload.Span));
+                replicas ??= ResolveMembers(IndexRecords.MemberNumbersOf(record.Payload.Span));
                 return replicas is not null && map.Put(record.Key, new IndexEntry(record.Version, map.Intern(replicas)));
+            case IndexRecords.Replicas:
+                replicas ??= ResolveMembers(IndexRecords.MemberNumbersOf(record.Payload.Span));
+                return replicas is not null && map.ReplaceReplicas(record.Key, record.Version, map.Intern(replicas));
+            case IndexRecords.Decommissioned:
+                if (registry.TryGet((int)record.Key, out var leaving))
+                    registry.Decommissioned(leaving);
+                return true;
             case IndexRecords.Delete:
                 return map.Remove(record.Key, record.Version);
             case IndexRecords.Member when IndexRecords.TryReadMember(record.Payload.Span, out var identity, out var address):
@@ -177,7 +184,11 @@ internal sealed partial class IndexLog(IndexMap map, MemberRegistry registry, IO
     private IEnumerable<LogRecord> Snapshot()
     {
         foreach (var m in registry.All)
+        {
             yield return IndexRecords.MemberOf(m.Number, m.Address, m.Identity);
+            if (m.Decommissioned)
+                yield return IndexRecords.DecommissionedOf(m.Number);
+        }
         foreach (var (id, entry) in map.Entries)
             yield return IndexRecords.PutOf(id, entry.Version, entry.Replicas);
     }

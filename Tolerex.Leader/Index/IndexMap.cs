@@ -62,6 +62,20 @@ internal sealed class IndexMap
         return true;
     }
 
+    /// <summary>Names other replicas for <paramref name="id"/>, only while it is indexed at exactly <paramref name="version"/>.</summary>
+    public bool ReplaceReplicas(long id, long version, MemberNode[] replicas)
+    {
+        while (_entries.TryGetValue(id, out var current) && current.Version == version)
+        {
+            if (ReferenceEquals(current.Replicas, replicas))
+                return false;
+            if (_entries.TryUpdate(id, current with { Replicas = replicas }, current))
+                return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Removes an id deleted at <paramref name="version"/>, unless a newer write replaced it.</summary>
     public bool Remove(long id, long version)
     {

@@ -10,7 +10,10 @@ namespace Tolerex.Leader.Index;
 /// <list type="bullet">
 /// <item>put: key = id, version = version, payload = the replicas' member numbers (int32 each, little endian);</item>
 /// <item>delete: key = id, version = the delete's version, no payload;</item>
-/// <item>member: key = member number, payload = identity length (u8), identity (UTF-8), address (UTF-8).</item>
+/// <item>member: key = member number, payload = identity length (u8), identity (UTF-8), address (UTF-8);</item>
+/// <item>replicas: key = id, version = version, payload = member numbers: the id's copies moved (repair), which
+/// counts only while the id is still indexed at exactly that version;</item>
+/// <item>decommissioned: key = member number: the member's copies are to be moved off it, and it gets no new ones.</item>
 /// </list>
 /// </summary>
 internal static class IndexRecords
@@ -18,6 +21,8 @@ internal static class IndexRecords
     public const byte Put = 1;
     public const byte Delete = 2;
     public const byte Member = 3;
+    public const byte Replicas = 4;
+    public const byte Decommissioned = 5;
 
     public static readonly RecordFormat Format = new((byte)'T', (byte)'I');
 
@@ -31,6 +36,10 @@ internal static class IndexRecords
 
     public static LogRecord DeleteOf(long id, long version) => new(Delete, id, version, ReadOnlyMemory<byte>.Empty);
 
+    public static LogRecord ReplicasOf(long id, long version, MemberNode[] replicas) => PutOf(id, version, replicas) with { Kind = Replicas };
+
+    public static LogRecord DecommissionedOf(int number) => new(Decommissioned, number, 0, ReadOnlyMemory<byte>.Empty);
+
     public static LogRecord MemberOf(int number, string address, string identity)
     {
         // Identities are at most 64 ASCII characters (PeerIdentity.MaxNameLength), so one byte holds the length.
@@ -40,8 +49,8 @@ internal static class IndexRecords
         return new LogRecord(Member, number, 0, payload);
     }
 
-    /// <summary>The member numbers of a put record.</summary>
-    public static int[] ReplicasOf(ReadOnlySpan<byte> payload)
+    /// <summary>The member numbers of a put or replicas record.</summary>
+    public static int[] MemberNumbersOf(ReadOnlySpan<byte> payload)
     {
         var numbers = new int[payload.Length / 4];
         for (var i = 0; i < numbers.Length; i++)

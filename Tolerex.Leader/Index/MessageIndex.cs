@@ -46,6 +46,32 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
         return new IndexedWrite(this, id, version, placed, log.Append(IndexRecords.PutOf(id, version, placed), apply: false));
     }
 
+    /// <summary>Every indexed id, as it is at this moment (SETs and DELs go on meanwhile).</summary>
+    public IEnumerable<KeyValuePair<long, IndexEntry>> Entries => map.Entries;
+
+    /// <summary>True while a SET or a repair of <paramref name="id"/> is in flight.</summary>
+    public bool Writing(long id) => _writes.Busy(id);
+
+    /// <summary>
+    /// Marks a repair of <paramref name="id"/> as in flight until disposed: a DEL waits for it (as for a SET), so
+    /// its tombstones reach the members the repair adds.
+    /// </summary>
+    public RepairHold HoldForRepair(long id)
+    {
+        _writes.Enter(id);
+        return new RepairHold(_writes, id);
+    }
+
+    /// <summary>
+    /// Durably names <paramref name="replicas"/> as the holders of <paramref name="id"/>, only while it is
+    /// indexed at exactly <paramref name="version"/> (a newer SET or a DEL meanwhile wins); true when it did.
+    /// </summary>
+    public Task<bool> ReplaceReplicasAsync(long id, long version, MemberNode[] replicas) =>
+        log.Append(IndexRecords.ReplicasOf(id, version, replicas), apply: true, replicas).Done;
+
+    /// <summary>Durably marks <paramref name="member"/> as leaving: repair moves its copies off it and placement skips it.</summary>
+    public Task DecommissionAsync(MemberNode member) => log.Append(IndexRecords.DecommissionedOf(member.Number), apply: true).Done;
+
     /// <summary>Records that <paramref name="member"/> exists (with its identity), so index records may name it.</summary>
     public Task RecordMemberAsync(MemberNode member) =>
         log.Append(IndexRecords.MemberOf(member.Number, member.Address, member.Identity), apply: false).Done;
@@ -106,4 +132,10 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DEL id={Id}: a SET of this id is still in flight after twice the store timeout; deleting anyway")]
     private static partial void LogDeleteDidNotWait(ILogger logger, long id);
+}
+
+/// <summary>A repair of one id in flight (see <see cref="MessageIndex.HoldForRepair"/>).</summary>
+internal readonly struct RepairHold(WritesInFlight writes, long id) : IDisposable
+{
+    public void Dispose() => writes.Exit(id);
 }

@@ -34,6 +34,13 @@ internal sealed class WritesInFlight
         idle?.TrySetResult();
     }
 
+    /// <summary>True while a SET of <paramref name="id"/> is in flight.</summary>
+    public bool Busy(long id)
+    {
+        lock (_slots)
+            return _slots.ContainsKey(id);
+    }
+
     /// <summary>Completes when no SET of <paramref name="id"/> is in flight.</summary>
     public Task WhenIdle(long id)
     {

@@ -43,6 +43,9 @@ internal sealed class MemberNode(int number, string address, string identity, Gr
     }
     public string Name { get; set; } = "";
 
+    /// <summary>Leaving on purpose: it gets no new copies, and repair moves the ones it holds elsewhere (set by the registry).</summary>
+    public bool Decommissioned { get; internal set; }
+
     /// <summary>The member's label in metrics: its identity, which is stable across restarts and addresses.</summary>
     public string MetricName => Identity.Length > 0 ? Identity : Address;
     /// <summary>Completes when the member is in the durable index, so index records may name it.</summary>
@@ -107,6 +110,14 @@ internal sealed class MemberNode(int number, string address, string identity, Gr
         _alive = false;
         return wasUp;
     }
+
+    private long _writesPausedUntil;
+
+    /// <summary>True for a while after the member could not store a batch (a full disk): placement skips it.</summary>
+    public bool WritesPaused => Environment.TickCount64 < Volatile.Read(ref _writesPausedUntil);
+
+    /// <summary>The member refused a batch: no new copies go there for <paramref name="pause"/>.</summary>
+    public void PauseWrites(TimeSpan pause) => Volatile.Write(ref _writesPausedUntil, Environment.TickCount64 + (long)pause.TotalMilliseconds);
 
     public void BeginPlacement() => Interlocked.Increment(ref _inFlight);
     public void EndPlacement() => Interlocked.Decrement(ref _inFlight);

@@ -21,11 +21,14 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     private readonly ConcurrentDictionary<int, MemberNode> _byNumber = new();
     private readonly Lock _lock = new();
     private MemberNode[] _alive = [];
+    private MemberNode[] _placeable = [];
     private MemberNode[] _all = [];
     private int _lastNumber;
 
     /// <summary>Members currently considered alive, in address order.</summary>
     public MemberNode[] Alive => Volatile.Read(ref _alive);
+    /// <summary>Members that may get new copies: alive and not decommissioned, in address order.</summary>
+    public MemberNode[] Placeable => Volatile.Read(ref _placeable);
     public MemberNode[] All => Volatile.Read(ref _all);
 
     public bool TryGet(int number, out MemberNode member) => _byNumber.TryGetValue(number, out member!);
@@ -169,6 +172,28 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
         Rebuild();
     }
 
+    /// <summary>The member leaves on purpose: it gets no new copies, and repair moves the ones it holds.</summary>
+    public void Decommissioned(MemberNode member)
+    {
+        if (member.Decommissioned)
+            return;
+        member.Decommissioned = true;
+        LogDecommissioned(logger, member.Address);
+        Rebuild();
+    }
+
+    /// <summary>
+    /// The member that <paramref name="name"/> names: its address (as given or canonical), its identity, or its
+    /// name when no other member has that name.
+    /// </summary>
+    public MemberNode? Find(string name)
+    {
+        if (TryKey(name, out var key) && _members.TryGetValue(key, out var byAddress))
+            return byAddress;
+        var matches = All.Where(m => m.Identity == name || m.Name == name || m.Address == name).Take(2).ToArray();
+        return matches.Length == 1 ? matches[0] : null;
+    }
+
     private void Rebuild()
     {
         lock (_lock)
@@ -176,6 +201,7 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
             var all = _members.Values.OrderBy(m => m.Address, StringComparer.Ordinal).ToArray();
             Volatile.Write(ref _all, all);
             Volatile.Write(ref _alive, all.Where(m => m.Alive).ToArray());
+            Volatile.Write(ref _placeable, all.Where(m => m.Alive && !m.Decommissioned).ToArray());
         }
     }
 
@@ -190,6 +216,9 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Refused the server at {Address} (expected member '{Identity}'): {Reason}")]
     private static partial void LogServerRefused(ILogger logger, string address, string identity, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Member decommissioned: {Address}; its copies move to other members")]
+    private static partial void LogDecommissioned(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Member recovered: {Address}")]
     private static partial void LogRecovered(ILogger logger, string address);

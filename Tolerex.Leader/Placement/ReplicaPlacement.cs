@@ -11,13 +11,18 @@ internal sealed class ReplicaPlacement(MemberRegistry registry, IBalancer balanc
 {
     private readonly Lock _lock = new();
 
-    /// <summary>Adds up to <paramref name="count"/> alive members that are not in <paramref name="exclude"/> to <paramref name="chosen"/>.</summary>
+    /// <summary>
+    /// Adds up to <paramref name="count"/> placeable members (alive, not decommissioned, not pausing after a refused
+    /// batch) that are not in <paramref name="exclude"/> to <paramref name="chosen"/>.
+    /// </summary>
     public void Reserve(int count, IReadOnlyCollection<MemberNode> exclude, List<MemberNode> chosen)
     {
         lock (_lock)
         {
-            var alive = registry.Alive;
-            IReadOnlyList<MemberNode> candidates = exclude.Count == 0 ? alive : Array.FindAll(alive, m => !exclude.Contains(m));
+            var alive = registry.Placeable;
+            IReadOnlyList<MemberNode> candidates = exclude.Count == 0 && !Array.Exists(alive, m => m.WritesPaused)
+                ? alive
+                : Array.FindAll(alive, m => !m.WritesPaused && !exclude.Contains(m));
             var start = chosen.Count;
             balancer.Pick(candidates, count, chosen);
             for (var i = start; i < chosen.Count; i++)

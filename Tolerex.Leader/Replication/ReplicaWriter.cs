@@ -5,6 +5,7 @@ using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.V1;
+using Tolerex.ServiceDefaults.Logging;
 
 namespace Tolerex.Leader.Replication;
 
@@ -25,6 +26,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Task _loop;
     private readonly Lock _lock = new();
+    private readonly LogThrottle _throttle = LogThrottle.PerSecond();
     private StoreStream? _stream;
     private long _sequence;
 
@@ -95,7 +97,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         }
         catch (Exception e) when (e is RpcException or InvalidOperationException or ObjectDisposedException)
         {
-            Complete(batch, "error", stored: null); // no stream could be opened, or it broke just now
+            Complete(batch, "error", held: null); // no stream could be opened, or it broke just now
             return;
         }
 
@@ -150,12 +152,17 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
                     continue; // already expired
                 if (reply.Failed)
                 {
-                    Complete(batch, "error", stored: null);
+                    // The member is up but its log refused the writes (a full disk, say): the copies move to other
+                    // members, and new ones skip it for a while instead of failing there first.
+                    _member.PauseWrites(_options.StoreFailurePause);
+                    if (_throttle.Allow("refused", out var held))
+                        LogBatchRefused(_logger, _member.Address, batch.Items.Count, reply.Error, _options.StoreFailurePause.TotalMilliseconds, held);
+                    Complete(batch, "error", held: null);
                     continue;
                 }
 
                 _member.ReportLoad(reply.Load);
-                Complete(batch, "ok", stored: reply.HeldVersions.Count);
+                Complete(batch, "ok", reply.HeldVersions);
             }
 
             Break(stream, new RpcException(new Status(StatusCode.Unavailable, "the member ended the store stream")));
@@ -191,16 +198,20 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
             LogStreamFailed(_logger, waiting.Count, _member.Address, status, detail);
         _registry.CallFailed(_member, status, "store", detail);
         foreach (var batch in waiting)
-            Complete(batch, "error", stored: null);
+            Complete(batch, "error", held: null);
         stream.Call.Dispose();
     }
 
-    /// <summary>Answers every SET in the batch (stored: how many items the member holds, in order; null = none).</summary>
-    private void Complete(Batch batch, string outcome, int? stored)
+    /// <summary>
+    /// Answers every SET in the batch. <paramref name="held"/>: the version the member holds of each item's id,
+    /// in order; a copy counts as stored when that is its version or newer (0: a deletion there refused it).
+    /// Null: nothing was stored.
+    /// </summary>
+    private void Complete(Batch batch, string outcome, IReadOnlyList<long>? held)
     {
         batch.Timeout?.Dispose();
         for (var i = 0; i < batch.Items.Count; i++)
-            batch.Items[i].Done.TrySetResult(stored is { } n && i < n);
+            batch.Items[i].Done.TrySetResult(held is not null && i < held.Count && held[i] >= batch.Items[i].Copy.Version);
         if (outcome != "ok")
             batch.Activity?.SetStatus(ActivityStatusCode.Error);
         batch.Activity?.Dispose();
@@ -289,6 +300,9 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
             }
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Member} could not store {Count} copies: {Error}; they move to other members, and no new copies go there for {PauseMs} ms ({Held} more held back)")]
+    private static partial void LogBatchRefused(ILogger logger, string member, int count, string error, double pauseMs, long held);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Store stream to {Member} failed with {Count} batches waiting: {Status} {Detail}")]
     private static partial void LogStreamFailed(ILogger logger, int count, string member, StatusCode status, string detail);

@@ -36,7 +36,7 @@ internal sealed partial class ReplicationCoordinator(
     public async Task<bool> SetAsync(long id, ByteString payload)
     {
         var need = _options.Tolerance;
-        var alive = registry.Alive.Length;
+        var alive = registry.Placeable.Length;
         if (alive < need)
         {
             if (_throttle.Allow("not-enough-members", out var held))
@@ -156,6 +156,34 @@ internal sealed partial class ReplicationCoordinator(
         finally
         {
             member.EndPlacement();
+        }
+    }
+
+    /// <summary>
+    /// Stores <paramref name="copy"/> on <paramref name="member"/> through its batches, as a SET would; the
+    /// caller has begun a placement on the member (<see cref="ReplicaPlacement.Reserve"/>), which ends here.
+    /// </summary>
+    public async Task<bool> StoreCopyAsync(MemberNode member, Copy copy) => (await StoreOnAsync(member, copy)).Item2;
+
+    /// <summary>
+    /// Removes <paramref name="member"/>'s copy of <paramref name="id"/> if it holds <paramref name="version"/> or an
+    /// older one (a newer write there survives); false when the member could not be asked.
+    /// </summary>
+    public async Task<bool> ReclaimAsync(MemberNode member, long id, long version)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            var reply = await member.Client.DeleteAsync(new DeleteRequest { Id = id, Version = version, Reclaim = true }, deadline: DateTime.UtcNow + _options.StoreTimeout);
+            member.ReportLoad(reply.Load);
+            LeaderMetrics.ReplicaCall(member.MetricName, "reclaim", "ok", started);
+            return true;
+        }
+        catch (RpcException e)
+        {
+            LeaderMetrics.ReplicaCall(member.MetricName, "reclaim", "error", started);
+            OnCallFailed(member, e, "reclaim", id);
+            return false;
         }
     }
 

@@ -28,6 +28,18 @@ internal static class LeaderMetrics
     public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("tolerex.leader.connections", "{connection}",
         "Open HaToKuSe client connections");
     private static long _refusedConnections;
+    private static long _repairedCopies;
+    private static long _reclaimedCopies;
+
+    /// <summary>Copies repair stored (an id given its copies back, or a replica refilled).</summary>
+    public static long RepairedCopies => Volatile.Read(ref _repairedCopies);
+
+    /// <summary>Copies reclaimed from members that held what the index no longer names there.</summary>
+    public static long ReclaimedCopies => Volatile.Read(ref _reclaimedCopies);
+
+    public static void Repaired() => Interlocked.Increment(ref _repairedCopies);
+
+    public static void Reclaimed(int copies) => Interlocked.Add(ref _reclaimedCopies, copies);
 
     /// <summary>A copy moved to another member because the first choice failed.</summary>
     public static void Substituted() => Interlocked.Increment(ref _substitutions);
@@ -63,8 +75,15 @@ internal static class LeaderMetrics
     }
 
     /// <summary>Gauges read from the leader's state at collection time.</summary>
-    public static void Observe(Func<int> membersAlive, Func<int> membersKnown, Func<int> indexedIds)
+    public static void Observe(Func<int> membersAlive, Func<int> membersKnown, Func<int> indexedIds, Func<int> underReplicated, Func<bool> repairing)
     {
+        Meter.CreateObservableGauge("tolerex.leader.under_replicated.ids", underReplicated, "{id}",
+            "Ids with fewer than Tolerance indexed copies on members that are alive and not decommissioned");
+        Meter.CreateObservableGauge("tolerex.leader.repair.running", () => repairing() ? 1 : 0, "{pass}", "1 while repair is restoring copies");
+        Meter.CreateObservableCounter("tolerex.leader.repair.copies", () => RepairedCopies, "{copy}",
+            "Copies repair stored: ids given their copies back after a member was lost, replicas refilled");
+        Meter.CreateObservableCounter("tolerex.leader.reconcile.reclaimed", () => ReclaimedCopies, "{copy}",
+            "Copies reclaimed from members that came back holding what the index no longer names there");
         Meter.CreateObservableGauge("tolerex.leader.members.alive", membersAlive, "{member}", "Members alive (heartbeating)");
         Meter.CreateObservableGauge("tolerex.leader.members.known", membersKnown, "{member}", "Members ever registered");
         Meter.CreateObservableGauge("tolerex.leader.index.ids", indexedIds, "{id}", "Ids in the leader's index");

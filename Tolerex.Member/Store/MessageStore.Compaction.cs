@@ -96,6 +96,14 @@ internal sealed partial class MessageStore
         foreach (var (id, from, to) in moves)
             _index.TryUpdate(id, to, from);
         _log.DeleteSegments(sources);
+        // Their tombstones are gone from disk with them (with every older value), so those versions may be stored again.
+        var dropped = sources.ToHashSet();
+        foreach (var (id, deletion) in _deleted)
+        {
+            if (dropped.Contains(deletion.Segment))
+                _deleted.TryRemove(new KeyValuePair<long, (long, int)>(id, deletion));
+        }
+
         Compactions++;
         LogCompacted(_logger, Directory, sources.Count, before, _log.TotalBytes, moves.Count);
     }

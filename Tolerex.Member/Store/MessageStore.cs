@@ -25,6 +25,9 @@ internal sealed partial class MessageStore : IAsyncDisposable
     internal const string SegmentSuffix = ".seg";
     private const byte ValueKind = 1;
     private const byte TombstoneKind = 2;
+    /// <summary>Removes one copy the leader no longer names here; unlike a tombstone it leaves no barrier: the same
+    /// version may be stored again later (recovery applies it only to values before it in the log).</summary>
+    private const byte ReclaimKind = 3;
 
     /// <summary>Where a held value sits: segment, record offset, payload length, version (24 bytes per id).</summary>
     private readonly record struct Entry(int Segment, int Length, long Offset, long Version)
@@ -33,8 +36,14 @@ internal sealed partial class MessageStore : IAsyncDisposable
     }
 
     private readonly ConcurrentDictionary<long, Entry> _index = new();
+    /// <summary>
+    /// Ids not held whose tombstone is still on disk, with its version and segment: a value at that version or
+    /// lower must be refused, or it would be held now and dropped again by recovery. Compaction removes
+    /// tombstones from disk, and then their entries here.
+    /// </summary>
+    private readonly ConcurrentDictionary<long, (long Version, int Segment)> _deleted = new();
     /// <summary>Versions (and deletions) admitted by the writer but not yet durable; touched by the writer only.</summary>
-    private readonly Dictionary<long, (long Version, bool Deleted)> _staged = [];
+    private readonly Dictionary<long, (long Version, byte Kind)> _staged = [];
     private readonly MessageStoreOptions _options;
     private readonly ILogger _logger;
     private RecordLog _log = null!;
@@ -59,8 +68,8 @@ internal sealed partial class MessageStore : IAsyncDisposable
     public static MessageStore Open(string directory, MessageStoreOptions options, ILogger logger, IStorageFileSystem? fileSystem = null)
     {
         var store = new MessageStore(options, logger);
-        // Versions of deletions seen so far, so an older value scanned later cannot come back.
-        var tombstones = new Dictionary<long, long>();
+        // Deletions seen so far (version, segment), so an older value scanned later cannot come back.
+        var tombstones = new Dictionary<long, (long Version, int Segment)>();
         store._log = RecordLog.Open(directory, new RecordLogOptions
         {
             Format = Format,
@@ -72,10 +81,12 @@ internal sealed partial class MessageStore : IAsyncDisposable
             FileSystem = fileSystem ?? PhysicalFileSystem.Instance,
             Metrics = LogMetrics,
         }, logger, (in LogRecord record, RecordPosition position) => store.Recovered(record, position, tombstones));
-        foreach (var (id, version) in tombstones)
+        foreach (var (id, deletion) in tombstones)
         {
-            if (store._index.TryGetValue(id, out var value) && value.Version < version)
-                store.ApplyTombstone(id, version);
+            if (store._index.TryGetValue(id, out var value) && value.Version > deletion.Version)
+                continue;
+            store.ApplyTombstone(id, deletion.Version);
+            store._deleted[id] = deletion;
         }
 
         LogOpened(logger, directory, store._index.Count, store._log.CorruptRecords);
@@ -85,14 +96,26 @@ internal sealed partial class MessageStore : IAsyncDisposable
     /// <summary>
     /// Durably stores <paramref name="payload"/> as <paramref name="version"/> of <paramref name="id"/> unless a
     /// version at least as high is already held. Completes after the sync that covers the record and returns
-    /// the version now held (higher than <paramref name="version"/> when the write was superseded).
+    /// the version now held (higher than <paramref name="version"/> when the write was superseded), or 0 when a
+    /// deletion at that version or later is recorded (nothing is stored).
     /// </summary>
     public Task<long> StoreAsync(long id, long version, ReadOnlyMemory<byte> payload) =>
         Enqueue(new LogRecord(ValueKind, id, version, payload));
 
-    /// <summary>Durably deletes <paramref name="id"/> (a tombstone) if held with a lower version; true when something was deleted.</summary>
+    /// <summary>
+    /// Durably deletes <paramref name="id"/> (a tombstone) if held at <paramref name="version"/> or lower; true when
+    /// something was deleted. The tombstone is a barrier: no copy at its version or lower is accepted while it is on disk.
+    /// </summary>
     public async Task<bool> DeleteAsync(long id, long version) =>
         await Enqueue(new LogRecord(TombstoneKind, id, version, ReadOnlyMemory<byte>.Empty)) != 0;
+
+    /// <summary>
+    /// Durably removes the copy of <paramref name="id"/> if held at <paramref name="version"/> or lower (the leader
+    /// no longer names this member for it); true when something was removed. No barrier: the same version may be
+    /// stored here again later.
+    /// </summary>
+    public async Task<bool> ReclaimAsync(long id, long version) =>
+        await Enqueue(new LogRecord(ReclaimKind, id, version, ReadOnlyMemory<byte>.Empty)) != 0;
 
     private Task<long> Enqueue(LogRecord record)
     {
@@ -100,6 +123,9 @@ internal sealed partial class MessageStore : IAsyncDisposable
         _log.Append(append);
         return append.Done.Task;
     }
+
+    /// <summary>Every id held and the version held, at this moment (writes go on meanwhile).</summary>
+    public IEnumerable<(long Id, long Version)> Held() => _index.Select(e => (e.Key, e.Value.Version));
 
     /// <summary>The copy held for <paramref name="id"/>, or null.</summary>
     public async Task<StoredMessage?> ReadAsync(long id, CancellationToken cancellationToken)
@@ -128,26 +154,39 @@ internal sealed partial class MessageStore : IAsyncDisposable
     private bool Admit(in LogRecord record, out long result)
     {
         long? held = null;
+        long deletedAt = 0;
         if (_staged.TryGetValue(record.Key, out var staged))
-            held = staged.Deleted ? null : staged.Version;
+        {
+            if (staged.Kind == ValueKind)
+                held = staged.Version;
+            else if (staged.Kind == TombstoneKind)
+                deletedAt = staged.Version;
+        }
         else if (_index.TryGetValue(record.Key, out var entry))
+        {
             held = entry.Version;
+        }
+        else if (_deleted.TryGetValue(record.Key, out var deletion))
+        {
+            deletedAt = deletion.Version;
+        }
 
         if (record.Kind == ValueKind)
         {
             result = held ?? 0;
-            if (held >= record.Version)
+            // Held as new or newer; or deleted at this version or later, which recovery would apply over it.
+            if (held >= record.Version || (held is null && deletedAt >= record.Version))
                 return false;
         }
         else
         {
-            // A delete of something not held, or older than what is held, writes nothing.
+            // A delete or reclaim of something not held, or older than what is held, writes nothing.
             result = 0;
-            if (held is null || held >= record.Version)
+            if (held is null || held > record.Version)
                 return false;
         }
 
-        _staged[record.Key] = (record.Version, record.Kind == TombstoneKind);
+        _staged[record.Key] = (record.Version, record.Kind);
         return true;
     }
 
@@ -161,9 +200,15 @@ internal sealed partial class MessageStore : IAsyncDisposable
         if (record.Kind == TombstoneKind)
         {
             result = ApplyTombstone(record.Key, record.Version) ? 1 : 0;
+            _deleted[record.Key] = (record.Version, at.Segment);
+        }
+        else if (record.Kind == ReclaimKind)
+        {
+            result = ApplyTombstone(record.Key, record.Version) ? 1 : 0;
         }
         else
         {
+            _deleted.TryRemove(record.Key, out _);
             ApplyValue(record.Key, new Entry(at.Segment, record.Payload.Length, at.Offset, record.Version));
             result = record.Version;
         }
@@ -178,17 +223,25 @@ internal sealed partial class MessageStore : IAsyncDisposable
             _staged.Remove(record.Key);
     }
 
-    private void Recovered(in LogRecord record, RecordPosition position, Dictionary<long, long> tombstones)
+    private void Recovered(in LogRecord record, RecordPosition position, Dictionary<long, (long Version, int Segment)> tombstones)
     {
+        if (record.Kind == ReclaimKind)
+        {
+            // Only what came before it in the log: a copy stored again after the reclaim stays.
+            if (_index.TryGetValue(record.Key, out var reclaimed) && reclaimed.Version <= record.Version)
+                ApplyTombstone(record.Key, record.Version);
+            return;
+        }
+
         if (record.Kind == TombstoneKind)
         {
-            if (!tombstones.TryGetValue(record.Key, out var seen) || record.Version > seen)
-                tombstones[record.Key] = record.Version;
+            if (!tombstones.TryGetValue(record.Key, out var seen) || record.Version > seen.Version)
+                tombstones[record.Key] = (record.Version, position.Segment);
             RaiseMaxVersion(record.Version);
             return;
         }
 
-        if (record.Kind != ValueKind || (tombstones.TryGetValue(record.Key, out var deletedAt) && deletedAt >= record.Version))
+        if (record.Kind != ValueKind || (tombstones.TryGetValue(record.Key, out var deletion) && deletion.Version >= record.Version))
             return;
         if (!_index.TryGetValue(record.Key, out var held) || record.Version > held.Version)
             ApplyValue(record.Key, new Entry(position.Segment, record.Payload.Length, position.Offset, record.Version));

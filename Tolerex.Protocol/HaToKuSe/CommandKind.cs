@@ -15,6 +15,10 @@ public enum CommandKind
     Quit,
     Ping,
     Members,
+    /// <summary><c>STATUS</c>: the leader's state as <c>key=value</c> lines, then <c>END</c>.</summary>
+    Status,
+    /// <summary><c>DECOMMISSION &lt;member&gt;</c>: the member (address, identity or name, in <see cref="HaToKuSeCommand.Payload"/>) leaves; its copies move.</summary>
+    Decommission,
     /// <summary><c>PROMPT ON|OFF</c>: turns the prompt and banner on or off for this connection.</summary>
     Prompt,
     /// <summary><c>AUTH &lt;password&gt;</c>: the password is every byte after the separator (in <see cref="HaToKuSeCommand.Payload"/>).</summary>
@@ -33,6 +37,7 @@ public enum ProtocolError
     BulkUsage,
     PromptUsage,
     AuthUsage,
+    DecommissionUsage,
     IdNotNumeric,
     CountNotValid,
     UnknownCommand,

@@ -78,6 +78,16 @@ public static class HaToKuSeParser
                 : HaToKuSeCommand.Invalid(ProtocolError.AuthUsage);
         }
 
+        if (Ascii.EqualsIgnoreCase(keyword, "DECOMMISSION"u8))
+        {
+            // One token: an address, identity or name, kept as a slice of the line.
+            var start = SkipBlanks(head, keywordEnd);
+            var end = TokenEnd(head, start);
+            return start < head.Length && SkipBlanks(head, end) == head.Length && line.Length == head.Length
+                ? new HaToKuSeCommand(CommandKind.Decommission, Payload: line.Slice(start, end - start))
+                : HaToKuSeCommand.Invalid(ProtocolError.DecommissionUsage);
+        }
+
         if (IsNumber(keyword))
         {
             // "<N> SET <message>": the only command that starts with a number.
@@ -152,6 +162,8 @@ public static class HaToKuSeParser
             return new HaToKuSeCommand(CommandKind.Ping);
         if (Ascii.EqualsIgnoreCase(keyword, "MEMBERS"u8))
             return new HaToKuSeCommand(CommandKind.Members);
+        if (Ascii.EqualsIgnoreCase(keyword, "STATUS"u8))
+            return new HaToKuSeCommand(CommandKind.Status);
 
         if (Ascii.EqualsIgnoreCase(keyword, "PROMPT"u8))
         {

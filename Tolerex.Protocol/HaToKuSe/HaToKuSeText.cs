@@ -28,6 +28,8 @@ public static class HaToKuSeText
         "  DEL <id>                  Delete a message\r\n"u8 +
         "  PING                      Check the connection (PONG)\r\n"u8 +
         "  MEMBERS                   List members, then END\r\n"u8 +
+        "  STATUS                    Leader state (key=value lines), then END\r\n"u8 +
+        "  DECOMMISSION <member>     Move every copy off a member (address or name)\r\n"u8 +
         "  PROMPT ON|OFF             Prompt on/off for this connection\r\n"u8 +
         "  AUTH <password>           Authenticate (when a password is set)\r\n"u8 +
         "--------------------------------------------------\r\n"u8;
@@ -47,6 +49,8 @@ public static class HaToKuSeText
     public static ReadOnlySpan<byte> TooManyConnections => "ERROR: too many connections\r\n"u8;
     public static ReadOnlySpan<byte> DeleteFailed => "ERROR: delete failed\r\n"u8;
     public static ReadOnlySpan<byte> LineTimeout => "ERROR: line timeout\r\n"u8;
+    public static ReadOnlySpan<byte> UnknownMember => "ERROR: no such member\r\n"u8;
+    public static ReadOnlySpan<byte> DecommissionFailed => "ERROR: decommission failed\r\n"u8;
     public static ReadOnlySpan<byte> NoFreeIds => "ERROR: store failed (no free ids left above the highest id)\r\n"u8;
 
     /// <summary>The one error line for a rejected command. <see cref="ProtocolError.CountNotValid"/> is written by
@@ -59,6 +63,7 @@ public static class HaToKuSeText
         ProtocolError.BulkUsage => "ERROR: <N> SET <message>\r\n"u8,
         ProtocolError.PromptUsage => "ERROR: PROMPT ON|OFF\r\n"u8,
         ProtocolError.AuthUsage => "ERROR: AUTH <password>\r\n"u8,
+        ProtocolError.DecommissionUsage => "ERROR: DECOMMISSION <member>\r\n"u8,
         ProtocolError.IdNotNumeric => "ERROR: id must be numeric\r\n"u8,
         ProtocolError.CountNotValid => "ERROR: count must be a positive number\r\n"u8,
         ProtocolError.LineTooLong => "ERROR: line too long\r\n"u8,

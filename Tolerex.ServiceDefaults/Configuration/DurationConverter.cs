@@ -4,7 +4,7 @@ using System.Globalization;
 namespace Tolerex.ServiceDefaults.Configuration;
 
 /// <summary>
-/// Lets configuration give durations as <c>500ms</c>, <c>2s</c> or <c>1m</c> besides a TimeSpan
+/// Lets configuration give durations as <c>500ms</c>, <c>2s</c>, <c>1m</c> or <c>1h</c> besides a TimeSpan
 /// (<c>00:00:02</c>); <c>0</c> and <c>off</c> mean zero. The options binder converts through
 /// <see cref="TypeDescriptor"/>, so registering this once serves every duration option.
 /// </summary>
@@ -21,7 +21,7 @@ public sealed class DurationConverter : TimeSpanConverter
 
     public override object? ConvertFrom(ITypeDescriptorContext? context, CultureInfo? culture, object value) =>
         value is string text
-            ? TryParse(text, out var duration) ? duration : throw new FormatException("must be a duration such as 500ms, 2s, 1m or 00:00:02")
+            ? TryParse(text, out var duration) ? duration : throw new FormatException("must be a duration such as 500ms, 2s, 1m, 1h or 00:00:02")
             : base.ConvertFrom(context, culture, value);
 
     public static bool TryParse(string text, out TimeSpan value)
@@ -33,7 +33,7 @@ public sealed class DurationConverter : TimeSpanConverter
             return true;
         }
 
-        (string Suffix, double Milliseconds)[] units = [("ms", 1), ("s", 1000), ("m", 60_000)];
+        (string Suffix, double Milliseconds)[] units = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000)];
         foreach (var (suffix, milliseconds) in units)
         {
             if (raw.EndsWith(suffix, StringComparison.OrdinalIgnoreCase)

@@ -104,7 +104,7 @@ public class ConfigurationTests
     {
         using var node = Leader(environment: new() { ["TOLERANCE"] = "3" }, settings: [("Tolerex:Leader:Tolerance", "4"), ("Tolerex:Leader:MemberTimeout", "1500ms"),
             ("Tolerex:Leader:StoreTimeout", "00:00:05"), ("Tolerex:Leader:ReadAttemptTimeout", "2s"), ("Tolerex:Leader:PartialLineTimeout", "1m"),
-            ("Tolerex:Leader:IdleTimeout", "off"), ("Tolerex:Leader:MaxLineBytes", "1024"), ("Tolerex:Leader:Durability", "os")]);
+            ("Tolerex:Leader:IdleTimeout", "off"), ("Tolerex:Leader:ReplaceAfter", "2h"), ("Tolerex:Leader:MaxLineBytes", "1024"), ("Tolerex:Leader:Durability", "os")]);
         var o = node.Options<LeaderOptions>();
         Assert.Equal(4, o.Tolerance);
         Assert.Equal(TimeSpan.FromMilliseconds(1500), o.MemberTimeout);
@@ -112,6 +112,7 @@ public class ConfigurationTests
         Assert.Equal(TimeSpan.FromSeconds(2), o.ReadAttemptTimeout);
         Assert.Equal(TimeSpan.FromMinutes(1), o.PartialLineTimeout);
         Assert.Equal(TimeSpan.Zero, o.IdleTimeout);
+        Assert.Equal(TimeSpan.FromHours(2), o.ReplaceAfter);
         Assert.Equal(1024, o.MaxLineBytes);
         Assert.Equal(Durability.Os, o.Durability);
     }
@@ -155,7 +156,7 @@ public class ConfigurationTests
         Assert.Equal(expected, LeaderError(new() { [variable] = value }));
 
     [Theory]
-    [InlineData("MemberTimeout", "soon", "Tolerex:Leader:MemberTimeout must be a duration such as 500ms, 2s, 1m or 00:00:02 (got 'soon')")]
+    [InlineData("MemberTimeout", "soon", "Tolerex:Leader:MemberTimeout must be a duration such as 500ms, 2s, 1m, 1h or 00:00:02 (got 'soon')")]
     [InlineData("StoreTimeout", "0", "Tolerex:Leader:StoreTimeout must be a positive duration such as 500ms, 2s or 00:00:02 (got '0')")]
     [InlineData("MaxLineBytes", "1", "Tolerex:Leader:MaxLineBytes must be between 64 and 536870912 (got '1')")]
     [InlineData("Durability", "sometimes", "Tolerex:Leader:Durability must be fsync or os (got 'sometimes')")]
@@ -172,8 +173,8 @@ public class ConfigurationTests
         Assert.Equal(expected, Error(new ConfigurationManager(), LeaderConfiguration.Aliases, c => c.AddLeaderConfiguration([arg, "5556"], _ => null), s => s.AddLeaderOptions()));
 
     [Theory]
-    [InlineData("2", "Tolerex:Leader:StoreTimeout must be a duration such as 500ms, 2s, 1m or 00:00:02 (got '2')")]
-    [InlineData("ftp", "Tolerex:Leader:StoreTimeout must be a duration such as 500ms, 2s, 1m or 00:00:02 (got 'ftp')")]
+    [InlineData("2", "Tolerex:Leader:StoreTimeout must be a duration such as 500ms, 2s, 1m, 1h or 00:00:02 (got '2')")]
+    [InlineData("ftp", "Tolerex:Leader:StoreTimeout must be a duration such as 500ms, 2s, 1m, 1h or 00:00:02 (got 'ftp')")]
     public void A_duration_needs_a_unit_or_a_timespan(string value, string expected) =>
         Assert.Equal(expected, LeaderError(settings: [("Tolerex:Leader:StoreTimeout", value)]));
 

@@ -135,6 +135,39 @@ public sealed class IndexLogTests : IAsyncDisposable
         Assert.Equal(3, c.Number);
     }
 
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Moved_replicas_count_only_at_the_version_they_were_moved_for_and_a_decommission_is_durable(bool checkpoint)
+    {
+        var first = Open();
+        var a = await AddMember(first, 5001);
+        var b = await AddMember(first, 5002);
+        var c = await AddMember(first, 5003);
+        Assert.True(await Put(first, 1, 10, a, b));
+        Assert.True(await Put(first, 2, 11, a, b));
+        Assert.True(await Put(first, 3, 12, a, b));
+        Assert.True(await first.Index.ReplaceReplicasAsync(1, 10, [b, c]));
+        // A newer SET of id 2 came first: the move made for version 10 does not apply to it.
+        Assert.True(await Put(first, 2, 20, a, b));
+        Assert.False(await first.Index.ReplaceReplicasAsync(2, 11, [b, c]));
+        // A DEL came first: nothing to move.
+        Assert.True(await Delete(first, 3, 30));
+        Assert.False(await first.Index.ReplaceReplicasAsync(3, 12, [b, c]));
+        await first.Index.DecommissionAsync(a);
+        Assert.True(a.Decommissioned);
+        Assert.DoesNotContain(a, first.Registry.Placeable);
+        if (checkpoint)
+            await first.Log.CheckpointNowAsync();
+        await CloseAsync(first);
+
+        var second = Open();
+        Assert.Equal("10:https://localhost:5002,https://localhost:5003", Replicas(second.Index, 1));
+        Assert.Equal("20:https://localhost:5001,https://localhost:5002", Replicas(second.Index, 2));
+        Assert.Equal("absent", Replicas(second.Index, 3));
+        Assert.Equal([true, false, false], second.Registry.All.Select(m => m.Decommissioned));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Recovery_is_checkpoint_plus_log_tail_and_old_segments_are_removed()
     {

@@ -106,6 +106,7 @@ public class HaToKuSeParserTests
     [InlineData("exit now", CommandKind.Quit)]
     [InlineData("PING", CommandKind.Ping)]
     [InlineData("members", CommandKind.Members)]
+    [InlineData("Status", CommandKind.Status)]
     [InlineData("", CommandKind.Empty)]
     [InlineData("   \t ", CommandKind.Empty)]
     public void Simple_commands_are_case_insensitive(string line, CommandKind kind) => Assert.Equal(kind, Single(line).Kind);
@@ -118,6 +119,17 @@ public class HaToKuSeParserTests
         Assert.Equal(" two words ", Text(c));
         Assert.Equal(ProtocolError.AuthUsage, Single("AUTH").Error);
         Assert.Equal(ProtocolError.AuthUsage, Single("AUTH ").Error);
+    }
+
+    [Fact]
+    public void Decommission_takes_one_member_name()
+    {
+        var c = Single("decommission  https://localhost:5556 ");
+        Assert.Equal(CommandKind.Decommission, c.Kind);
+        Assert.Equal("https://localhost:5556", Text(c));
+        Assert.Equal(ProtocolError.DecommissionUsage, Single("DECOMMISSION").Error);
+        Assert.Equal(ProtocolError.DecommissionUsage, Single("DECOMMISSION a b").Error);
+        Assert.Equal(ProtocolError.DecommissionUsage, Single("DECOMMISSION " + new string('x', 300)).Error);
     }
 
     [Fact]
