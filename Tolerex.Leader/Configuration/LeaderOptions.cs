@@ -102,7 +102,7 @@ internal sealed class LeaderOptions
     public TimeSpan RepairInterval { get; set; } = TimeSpan.FromSeconds(1);
     /// <summary>Most copies repair restores per second, so client traffic keeps most of the cluster's capacity.</summary>
     [Range(1, 10_000_000)]
-    public int RepairCopiesPerSecond { get; set; } = 2000;
+    public int RepairCopiesPerSecond { get; set; } = 1000;
     /// <summary>Ids repaired at once.</summary>
     [Range(1, 4096)]
     public int RepairConcurrency { get; set; } = 32;

@@ -41,6 +41,9 @@ internal static class LeaderMetrics
 
     public static void Reclaimed(int copies) => Interlocked.Add(ref _reclaimedCopies, copies);
 
+    /// <summary>GETs answered by asking every member (see <see cref="ReadFellBack"/>).</summary>
+    public static long ReadFallbacks => Volatile.Read(ref _readFallbacks);
+
     /// <summary>A copy moved to another member because the first choice failed.</summary>
     public static void Substituted() => Interlocked.Increment(ref _substitutions);
 

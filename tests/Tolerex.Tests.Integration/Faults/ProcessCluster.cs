@@ -4,8 +4,10 @@ namespace Tolerex.Tests.Integration.Faults;
 
 /// <summary>
 /// A leader and members as real processes, each with fixed ports and its own data directory, so a test can
-/// kill -9, freeze (SIGSTOP) and restart any of them on the same data; with <c>proxied</c>, the leader reaches
-/// every member through a <see cref="FaultProxy"/> (the member advertises the proxy's port).
+/// kill -9, freeze (SIGSTOP) and restart any of them on the same data; with <c>proxied</c>, every link between
+/// the leader and a member goes through a <see cref="FaultProxy"/>: the leader's calls to the member (the
+/// member advertises the proxy's port) and the member's registration and heartbeats (it dials the leader
+/// through its own proxy), so a test can cut either way or both.
 /// </summary>
 public sealed class ProcessCluster : IAsyncDisposable
 {
@@ -19,6 +21,8 @@ public sealed class ProcessCluster : IAsyncDisposable
     private ProcessCluster(IDictionary<string, string> leaderSettings) => _leaderSettings = leaderSettings;
 
     public int Port { get; } = NodeProcess.FreePort();
+    /// <summary>The leader's Prometheus endpoint (<c>/metrics</c>) port.</summary>
+    public int MetricsPort => _metricsPort;
     public NodeProcess Leader { get; private set; } = null!;
     public IReadOnlyList<ClusterMember> Members => _members;
     private string Ca => Path.Combine(_data, "ca");
@@ -164,11 +168,13 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     internal string DataOf(string name) => Path.Combine(_data, name);
 
-    internal NodeProcess StartMember(string name, int port, int metrics, string advertised, string dataDirectory, IDictionary<string, string> settings)
+    internal int LeaderGrpcPort => _grpcPort;
+
+    internal NodeProcess StartMember(string name, int port, int metrics, string advertised, int leaderPort, string dataDirectory, IDictionary<string, string> settings)
     {
         var environment = new Dictionary<string, string>(settings)
         {
-            ["Tolerex__Member__Leader"] = $"localhost:{_grpcPort}",
+            ["Tolerex__Member__Leader"] = $"localhost:{leaderPort}",
             ["Tolerex__Member__Name"] = name,
             ["Tolerex__Member__Port"] = $"{port}",
             ["Tolerex__Member__MetricsPort"] = $"{metrics}",
@@ -210,17 +216,22 @@ public sealed class ClusterMember : IAsyncDisposable
         Name = name;
         DataDirectory = dataDirectory ?? cluster.DataOf(name);
         Proxy = proxied ? FaultProxy.Start(_port) : null;
+        Uplink = proxied ? FaultProxy.Start(cluster.LeaderGrpcPort) : null;
     }
 
     public string Name { get; }
-    /// <summary>Between the leader and this member (null when the cluster is not proxied).</summary>
+    /// <summary>The member's Prometheus endpoint (<c>/metrics</c>) port.</summary>
+    public int MetricsPort => _metrics;
+    /// <summary>The leader's calls to this member pass here (null when the cluster is not proxied).</summary>
     public FaultProxy? Proxy { get; }
+    /// <summary>This member's registration and heartbeats to the leader pass here (null when not proxied).</summary>
+    public FaultProxy? Uplink { get; }
     public NodeProcess Process { get; private set; } = null!;
     /// <summary>The address the leader knows this member by.</summary>
     public string Address => $"https://localhost:{Proxy?.Port ?? _port}";
     public string DataDirectory { get; }
 
-    internal void Start() => Process = _cluster.StartMember(Name, _port, _metrics, Address, DataDirectory, _settings);
+    internal void Start() => Process = _cluster.StartMember(Name, _port, _metrics, Address, Uplink?.Port ?? _cluster.LeaderGrpcPort, DataDirectory, _settings);
 
     /// <summary>kill -9.</summary>
     public async Task KillAsync()
@@ -253,5 +264,7 @@ public sealed class ClusterMember : IAsyncDisposable
             await Process.DisposeAsync();
         if (Proxy is not null)
             await Proxy.DisposeAsync();
+        if (Uplink is not null)
+            await Uplink.DisposeAsync();
     }
 }

@@ -3,6 +3,7 @@ using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Replication;
+using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.V1;
 
 namespace Tolerex.Tests.Integration.Replication;
@@ -154,8 +155,10 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         Assert.True(await _coordinator.SetAsync(60, ByteString.CopyFromUtf8("acknowledged")));
         Assert.True(_index.TryGet(60, out var entry));
         Assert.True(await IndexWithoutCopiesAsync(60, entry.Version + 1_000, entry.Replicas));
+        var fallbacks = LeaderMetrics.ReadFallbacks;
         var read = await _coordinator.GetAsync(60);
         Assert.Equal((ReadStatus.Found, "acknowledged"), (read.Status, read.Payload!.ToStringUtf8()));
+        Assert.True(LeaderMetrics.ReadFallbacks > fallbacks, "tolerex_leader_read_fallbacks_total counts the fallback");
 
         // A fresh id whose only SET never stored anything: no member holds it, and only the dead one (fewer
         // than Tolerance) is silent, so it does not exist.

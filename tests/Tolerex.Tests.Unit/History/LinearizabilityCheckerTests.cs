@@ -88,4 +88,51 @@ public class LinearizabilityCheckerTests
         Assert.True(LinearizabilityChecker.Check(history).Linearizable);
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
     }
+
+    [Fact]
+    public void Hundreds_of_writes_with_unknown_outcome_that_nobody_read_keep_the_search_small()
+    {
+        // A client retrying against a leader that refuses writes: every refused SET may or may not have happened.
+        var history = new List<Operation> { Set(0, "a", 0, 1) };
+        for (var i = 0; i < 300; i++)
+            history.Add(Set(1 + i % 6, $"refused{i}", 2 + i, null));
+        history.Add(Get(7, "a", 400, 401));
+        history.Add(Set(7, "b", 402, 403));
+        history.Add(Get(0, "b", 404, 405));
+
+        var verdict = LinearizabilityChecker.Check(history, maxStates: 10_000);
+
+        Assert.True(verdict.Linearizable, verdict.ToString());
+    }
+
+    [Fact]
+    public void A_stale_read_among_writes_with_unknown_outcome_is_caught()
+    {
+        var history = new List<Operation> { Set(0, "a", 0, 1), Set(0, "b", 2, 3) };
+        for (var i = 0; i < 5; i++)
+            history.Add(Set(1 + i, $"unknown{i}", 4 + i, null));
+        history.Add(Get(7, "unknown3", 20, 21));
+        history.Add(Get(7, "a", 22, 23)); // "a" was overwritten before any of these began
+
+        var verdict = LinearizabilityChecker.Check(history);
+
+        Assert.False(verdict.Linearizable);
+        Assert.False(verdict.Undecided);
+    }
+
+    [Fact]
+    public void A_search_past_its_budget_is_reported_undecided_not_linearizable()
+    {
+        var history = new List<Operation> { Set(0, "a", 0, 1), Set(0, "b", 2, 3) };
+        for (var i = 0; i < 12; i++)
+            history.Add(Set(1 + i, $"unknown{i}", 4 + i, null));
+        history.Add(Get(20, "unknown3", 30, 31));
+        history.Add(Get(20, "a", 32, 33));
+
+        var verdict = LinearizabilityChecker.Check(history, maxStates: 50);
+
+        Assert.False(verdict.Linearizable);
+        Assert.True(verdict.Undecided);
+        Assert.StartsWith("UNDECIDED", verdict.ToString(), StringComparison.Ordinal);
+    }
 }
