@@ -91,8 +91,17 @@ public sealed class FaultCounterTests
 
         await member.RestartAsync();
         await cluster.WaitForAliveAsync(2);
-        await Eventually.HoldsAsync(async () => await ScrapeAsync(member.MetricsPort, "tolerex_member_storage_corrupt_records_total") >= 1,
-            TimeSpan.FromSeconds(30), "tolerex_member_storage_corrupt_records_total at least 1");
+        await Eventually.HoldsAsync(async () =>
+        {
+            try
+            {
+                return await ScrapeAsync(member.MetricsPort, "tolerex_member_storage_corrupt_records_total") >= 1;
+            }
+            catch (HttpRequestException)
+            {
+                return false; // the member registers before its metrics endpoint listens
+            }
+        }, TimeSpan.FromSeconds(30), "tolerex_member_storage_corrupt_records_total at least 1");
 
         // Every id still reads back as written: the other replica answers for the damaged copy.
         await using (var c = await cluster.ConnectAsync())
