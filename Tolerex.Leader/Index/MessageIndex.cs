@@ -17,7 +17,7 @@ internal enum DeleteOutcome
 /// <summary>
 /// The leader's index: where the newest acknowledged copy of every id lives. This is the whole contract the
 /// SET, GET and DEL paths use. A SET's record is made durable while its copies are stored, and becomes visible
-/// only when the SET commits (<see cref="BeginWrite"/>); a DEL waits for the SETs of its id already in flight,
+/// only when the SET commits (<see cref="BeginWrite(long, Func{long}, MemberNode[])"/>); a DEL waits for the SETs of its id already in flight,
 /// so its record follows theirs on disk as its effect follows theirs in memory.
 /// </summary>
 internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<LeaderOptions> options, ILogger<MessageIndex> logger)
@@ -40,9 +40,18 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
     /// written now, alongside the copies. The SET then commits with the members that hold its copies, or is
     /// abandoned; either way exactly once.
     /// </summary>
-    public IndexedWrite BeginWrite(long id, long version, MemberNode[] placed)
+    public IndexedWrite BeginWrite(long id, long version, MemberNode[] placed) => BeginWrite(id, () => version, placed);
+
+    /// <summary>
+    /// Like <see cref="BeginWrite(long, long, MemberNode[])"/>, taking the version from <paramref name="nextVersion"/>
+    /// only once the write counts as in flight. A DEL takes its version and then waits for the SETs in flight,
+    /// so a SET is either waited for or numbered after the DEL; a SET numbered before a DEL that did not wait
+    /// for it would commit an older version after the DEL's tombstones had removed its copies.
+    /// </summary>
+    public IndexedWrite BeginWrite(long id, Func<long> nextVersion, MemberNode[] placed)
     {
         _writes.Enter(id);
+        var version = nextVersion();
         return new IndexedWrite(this, id, version, placed, log.Append(IndexRecords.PutOf(id, version, placed), apply: false));
     }
 
@@ -78,8 +87,8 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
 
     /// <summary>
     /// Deletes <paramref name="id"/> at <paramref name="version"/>, durably, after the SETs of this id already in
-    /// flight (bounded by twice the store timeout). Throws <see cref="IOException"/> when the record cannot be
-    /// made durable.
+    /// flight. Throws <see cref="IOException"/> when they are still in flight after twice the store timeout, or
+    /// when the record cannot be made durable.
     /// </summary>
     public async Task<(DeleteOutcome Outcome, MemberNode[] Replicas)> DeleteAsync(long id, long version)
     {
@@ -89,7 +98,10 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
         }
         catch (TimeoutException)
         {
+            // Deleting now could remove the copies of a SET numbered before this DEL that commits afterwards,
+            // leaving an indexed version no replica holds. The DEL fails instead; the client may retry it.
             LogDeleteDidNotWait(logger, id);
+            throw new IOException($"DEL id={id}: a SET of this id is still in flight");
         }
 
         if (!map.TryGet(id, out var entry))
@@ -130,7 +142,7 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
     private static bool SameMembers(MemberNode[] a, MemberNode[] b) =>
         a.Length == b.Length && a.All(m => Array.IndexOf(b, m) >= 0);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "DEL id={Id}: a SET of this id is still in flight after twice the store timeout; deleting anyway")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "DEL id={Id}: a SET of this id is still in flight after twice the store timeout; the DEL fails")]
     private static partial void LogDeleteDidNotWait(ILogger logger, long id);
 }
 

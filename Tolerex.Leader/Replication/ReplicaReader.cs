@@ -16,9 +16,12 @@ namespace Tolerex.Leader.Replication;
 /// <see cref="LeaderOptions.ReadHedgeDelay"/>. <c>ERROR: retrieve failed</c> only when no replica that holds
 /// the value could answer within the whole deadline.
 /// </summary>
-internal sealed partial class ReplicaReader(MemberRegistry registry, LeaderOptions options, ILogger logger)
+internal sealed partial class ReplicaReader(MemberRegistry registry, MessageIndex index, LeaderOptions options, ILogger logger)
 {
     private enum Outcome { Holds, Answered, Refused, TimedOut }
+
+    // Reads of a newer version when the index moved on during a read; under a storm of rewrites, then the fallback.
+    private const int MaxRereads = 3;
 
     // Per-request warnings: one line a second per kind, with a count of those held back.
     private readonly LogThrottle _throttle = LogThrottle.PerSecond();
@@ -26,7 +29,9 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, LeaderOptio
     private readonly record struct Attempt(Outcome Outcome, RetrieveReply? Reply);
 
     /// <summary>Reads the newest acknowledged value of <paramref name="id"/>, indexed as <paramref name="entry"/>.</summary>
-    public async Task<ReadResult> ReadAsync(long id, IndexEntry entry)
+    public Task<ReadResult> ReadAsync(long id, IndexEntry entry) => ReadAsync(id, entry, rereads: 0);
+
+    private async Task<ReadResult> ReadAsync(long id, IndexEntry entry, int rereads)
     {
         var clock = Stopwatch.StartNew();
         // Replicas believed alive first, in index order; those marked down last, in case the mark is stale.
@@ -87,7 +92,16 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, LeaderOptio
         // (its record was made durable alongside the copies, then the SET failed or the leader crashed, and
         // recovery brought the record back). The newest acknowledged version is elsewhere, or nowhere.
         if (answers.All(a => a is not null))
+        {
+            // Unless the index moved on while the replicas were asked: a DEL (its tombstones removed the copies)
+            // or a newer SET. The GET then takes effect after it. Falling back here would serve an older copy
+            // some other member still holds.
+            if (!index.TryGet(id, out var now))
+                return ReadResult.NotFound;
+            if (now.Version != entry.Version && rereads < MaxRereads)
+                return await ReadAsync(id, now, rereads + 1);
             return await FallBackAsync(id, entry, answers!, clock);
+        }
 
         ReadUnavailable(id, replicas.Length, clock);
         return ReadResult.Unavailable;

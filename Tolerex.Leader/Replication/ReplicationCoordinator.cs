@@ -28,9 +28,11 @@ internal sealed partial class ReplicationCoordinator(
     private readonly LeaderOptions _options = leaderOptions.Value;
     // Lazy: GetOrAdd may run its factory twice under a race, and a writer starts a task.
     private readonly ConcurrentDictionary<MemberNode, Lazy<ReplicaWriter>> _writers = new();
-    private readonly ReplicaReader _reader = new(registry, leaderOptions.Value, logger);
+    private readonly ReplicaReader _reader = new(registry, index, leaderOptions.Value, logger);
     // Per-request warnings: one line a second per kind, with a count of those held back.
     private readonly LogThrottle _throttle = LogThrottle.PerSecond();
+    // A DEL rewritten under it by newer SETs this many times in a row answers ERROR: delete failed.
+    private const int MaxDeleteAttempts = 3;
 
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
     public async Task<bool> SetAsync(long id, ByteString payload)
@@ -49,13 +51,14 @@ internal sealed partial class ReplicationCoordinator(
 
     private async Task<bool> StoreAndIndexAsync(long id, ByteString payload, int need)
     {
-        var copy = new Copy { Id = id, Version = clock.Next(), Payload = payload };
         // Every member this SET has used, also the exclusion list for substitutes (so one list serves both).
         var tried = new List<MemberNode>(need + 1);
         placement.Reserve(need, tried, tried);
         // The index record is made durable while the copies are stored, not after them: a SET waits for one
         // fsync instead of two in a row, and the SETs waiting meanwhile share the groups on members and here.
-        var write = index.BeginWrite(id, copy.Version, tried.ToArray());
+        // The version is taken once the write is in flight (see BeginWrite).
+        var write = index.BeginWrite(id, clock.Next, tried.ToArray());
+        var copy = new Copy { Id = id, Version = write.Version, Payload = payload };
         var pending = new List<Task<(MemberNode Member, bool Stored)>>(tried.Count);
         foreach (var member in tried)
             pending.Add(StoreOnAsync(member, copy));
@@ -114,12 +117,21 @@ internal sealed partial class ReplicationCoordinator(
     /// </summary>
     public async Task<bool> DeleteAsync(long id)
     {
-        if (!index.TryGet(id, out _))
-            return false;
-        var version = clock.Next();
-        var (outcome, replicas) = await index.DeleteAsync(id, version);
-        if (outcome != DeleteOutcome.Deleted)
-            return outcome == DeleteOutcome.Superseded; // a later SET rewrote it: its replicas hold the newer value
+        var (outcome, replicas, version) = (DeleteOutcome.Superseded, Array.Empty<MemberNode>(), 0L);
+        for (var attempt = 0; outcome == DeleteOutcome.Superseded; attempt++)
+        {
+            // A SET numbered after this DEL rewrote the id meanwhile: delete again, numbered after it. (Answering OK
+            // as if the DEL had come first would be wrong when another DEL came first too: two OKs for one value.)
+            if (attempt == MaxDeleteAttempts)
+                throw new IOException($"DEL id={id}: rewritten by newer SETs {MaxDeleteAttempts} times while deleting");
+            if (!index.TryGet(id, out _))
+                return false;
+            version = clock.Next();
+            (outcome, replicas) = await index.DeleteAsync(id, version);
+        }
+
+        if (outcome == DeleteOutcome.NotFound)
+            return false; // another DEL took it first
 
         var request = new DeleteRequest { Id = id, Version = version };
         await Task.WhenAll(replicas.Select(async replica =>

@@ -16,6 +16,10 @@ public enum FaultKind
     SlowLink,
     /// <summary>kill -9 of the leader, restarted on its data.</summary>
     LeaderKill,
+    /// <summary>SIGSTOP of the leader (clients and members get no answer), then SIGCONT.</summary>
+    LeaderFreeze,
+    /// <summary>Every client connection that passes the client proxy is reset, and new ones refused for a while.</summary>
+    ClientDisconnect,
 }
 
 /// <summary>
@@ -71,11 +75,23 @@ internal sealed class FaultSchedule(ProcessCluster cluster, Random random, TimeS
                 await cluster.KillLeaderAsync();
                 await cluster.RestartLeaderAsync(alive: 0);
                 break;
+            case FaultKind.LeaderFreeze:
+                cluster.Leader.Freeze(true);
+                await Task.Delay(hold);
+                cluster.Leader.Freeze(false);
+                break;
+            case FaultKind.ClientDisconnect:
+                cluster.ClientProxy!.RefuseNew = true;
+                cluster.ClientProxy.ResetAll();
+                await Task.Delay(hold);
+                cluster.ClientProxy.Heal();
+                break;
         }
 
         // Whole again: every member alive at the leader.
         await cluster.WaitForAliveAsync(cluster.Members.Count);
         Counts[kind] = Counts.GetValueOrDefault(kind) + 1;
-        _log.Add($"{kind}{(kind == FaultKind.LeaderKill ? "" : $" {member.Name}")} ({clock.Elapsed.TotalSeconds:0.0} s)");
+        var target = kind is FaultKind.LeaderKill or FaultKind.LeaderFreeze or FaultKind.ClientDisconnect ? "" : $" {member.Name}";
+        _log.Add($"{kind}{target} ({clock.Elapsed.TotalSeconds:0.0} s)");
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json;
 using Tolerex.Testing.History;
 
 namespace Tolerex.Tests.Integration.Faults;
@@ -67,7 +68,14 @@ public sealed class HistoryTests(ITestOutputHelper output)
             $"faults: {string.Join(", ", schedule.Counts.Select(c => $"{c.Key}×{c.Value}"))}; checked in {checking.Elapsed.TotalSeconds:0.0} s: {verdict}");
         foreach (var line in schedule.Log)
             output.WriteLine("  " + line);
-        Assert.True(verdict.Linearizable, verdict.ToString());
+        if (!verdict.Linearizable)
+        {
+            // The whole history, for offline analysis (Operation records as JSON).
+            var saved = Path.Combine(Path.GetTempPath(), $"tolerex-history-seed{seed}-{DateTime.UtcNow:yyyyMMddHHmmss}.json");
+            await File.WriteAllTextAsync(saved, JsonSerializer.Serialize(history.Select(o => new { o.Client, o.Id, Kind = o.Kind.ToString(), o.Value, o.Invoked, o.Completed, o.Deleted })));
+            Assert.Fail($"history saved to {saved}\n{verdict}");
+        }
+
         Assert.True(history.Count >= minimumOperations);
         Assert.Equal(faults.Length, schedule.Counts.Values.Sum());
         // Most operations saw a definite answer: the faults hurt availability only briefly.

@@ -35,7 +35,8 @@ internal sealed class HistoryWorkload(ProcessCluster cluster, int clients, int i
             HaToKuSeConnection connection;
             try
             {
-                connection = await cluster.ConnectAsync();
+                // Every other client passes the client proxy, so client-side faults hit some of them.
+                connection = await (client % 2 == 0 && cluster.ClientProxy is not null ? cluster.ConnectViaProxyAsync() : cluster.ConnectAsync());
             }
             catch (Exception e) when (IsConnectionFailure(e))
             {

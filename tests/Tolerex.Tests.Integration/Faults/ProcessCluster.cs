@@ -7,7 +7,8 @@ namespace Tolerex.Tests.Integration.Faults;
 /// kill -9, freeze (SIGSTOP) and restart any of them on the same data; with <c>proxied</c>, every link between
 /// the leader and a member goes through a <see cref="FaultProxy"/>: the leader's calls to the member (the
 /// member advertises the proxy's port) and the member's registration and heartbeats (it dials the leader
-/// through its own proxy), so a test can cut either way or both.
+/// through its own proxy), so a test can cut either way or both; and clients may reach the leader through a
+/// proxy of their own (<see cref="ClientProxy"/>).
 /// </summary>
 public sealed class ProcessCluster : IAsyncDisposable
 {
@@ -18,9 +19,15 @@ public sealed class ProcessCluster : IAsyncDisposable
     private readonly int _metricsPort = NodeProcess.FreePort();
     private readonly List<ClusterMember> _members = [];
 
-    private ProcessCluster(IDictionary<string, string> leaderSettings) => _leaderSettings = leaderSettings;
+    private ProcessCluster(IDictionary<string, string> leaderSettings, bool proxied)
+    {
+        _leaderSettings = leaderSettings;
+        ClientProxy = proxied ? FaultProxy.Start(Port) : null;
+    }
 
     public int Port { get; } = NodeProcess.FreePort();
+    /// <summary>With <c>proxied</c>, a proxy in front of the leader's HaToKuSe port, for clients (<see cref="ConnectViaProxyAsync"/>).</summary>
+    public FaultProxy? ClientProxy { get; }
     /// <summary>The leader's Prometheus endpoint (<c>/metrics</c>) port.</summary>
     public int MetricsPort => _metricsPort;
     public NodeProcess Leader { get; private set; } = null!;
@@ -39,7 +46,7 @@ public sealed class ProcessCluster : IAsyncDisposable
     public static async Task<ProcessCluster> StartAsync(int members, IDictionary<string, string> leaderSettings, bool proxied = false,
         IDictionary<string, string>? memberSettings = null, Func<int, string?>? dataDirectoryOf = null)
     {
-        var cluster = new ProcessCluster(leaderSettings);
+        var cluster = new ProcessCluster(leaderSettings, proxied);
         try
         {
             cluster.StartLeader();
@@ -103,6 +110,9 @@ public sealed class ProcessCluster : IAsyncDisposable
     }, StartTimeout, "leader answering");
 
     public Task<HaToKuSeConnection> ConnectAsync() => HaToKuSeConnection.OpenAsync("localhost", Port);
+
+    /// <summary>A client connection through <see cref="ClientProxy"/>.</summary>
+    public Task<HaToKuSeConnection> ConnectViaProxyAsync() => HaToKuSeConnection.OpenAsync("localhost", ClientProxy!.Port);
 
     /// <summary>The leader's STATUS, as key → value.</summary>
     public async Task<IReadOnlyDictionary<string, string>> StatusAsync()
@@ -190,6 +200,8 @@ public sealed class ProcessCluster : IAsyncDisposable
             await member.DisposeAsync();
         if (Leader is not null)
             await Leader.DisposeAsync();
+        if (ClientProxy is not null)
+            await ClientProxy.DisposeAsync();
         try
         {
             Directory.Delete(_data, recursive: true);

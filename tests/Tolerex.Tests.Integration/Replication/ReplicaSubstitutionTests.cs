@@ -172,6 +172,24 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task A_get_that_finds_the_copies_deleted_under_it_answers_not_found_not_an_older_copy_elsewhere()
+    {
+        // A third member holds an older copy the index does not name (a substitution's leftover, say).
+        var (_, third) = await StartMemberAsync("live2", new MemberLoad { MessagesHeld = 5000 });
+        Assert.True(await _coordinator.SetAsync(80, ByteString.CopyFromUtf8("current")));
+        Assert.True(_index.TryGet(80, out var entry));
+        Assert.DoesNotContain(third, entry.Replicas);
+        Assert.True(await _coordinator.StoreCopyAsync(third, new Copy { Id = 80, Version = entry.Version - 1, Payload = ByteString.CopyFromUtf8("older") }));
+
+        // A GET looked the id up, then a DEL removed it and its replicas' copies before the GET asked them.
+        Assert.True(await _coordinator.DeleteAsync(80));
+        var reader = new ReplicaReader(_registry, _index, _options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        var read = await reader.ReadAsync(80, entry);
+
+        Assert.Equal(ReadStatus.NotFound, read.Status);
+    }
+
+    [Fact(Timeout = 180_000)]
     public Task A_del_racing_a_slow_set_of_the_same_id_is_ordered_after_it_in_memory_and_on_disk() =>
         WhileAMemberIsFrozenAsync(70, async frozen =>
         {

@@ -13,7 +13,7 @@ namespace Tolerex.Tests.Unit.Leader;
 
 /// <summary>
 /// The leader's index crashed (<see cref="CrashableFileSystem"/>) while SETs, DELs and moves of copies go through
-/// it the way the replication coordinator and repair drive it (<see cref="MessageIndex.BeginWrite"/> and
+/// it the way the replication coordinator and repair drive it (<see cref="MessageIndex.BeginWrite(long, long, Tolerex.Leader.Membership.MemberNode[])"/> and
 /// <see cref="IndexedWrite.CommitAsync"/>, <see cref="MessageIndex.DeleteAsync"/>,
 /// <see cref="MessageIndex.ReplaceReplicasAsync"/>), at crash points chosen from a seed; and negative controls:
 /// without the syncs the index relies on, the same sweep loses acknowledged writes.

@@ -20,9 +20,17 @@ public sealed class IndexLogTests : IAsyncDisposable
 
     private sealed record Leader(IndexLog Log, MessageIndex Index, MemberRegistry Registry);
 
-    private Leader Open(IStorageFileSystem? fs = null, long checkpointBytes = 64L * 1024 * 1024, Durability durability = Durability.Fsync, long preallocateBytes = 4L * 1024 * 1024)
+    private Leader Open(IStorageFileSystem? fs = null, long checkpointBytes = 64L * 1024 * 1024, Durability durability = Durability.Fsync, long preallocateBytes = 4L * 1024 * 1024,
+        TimeSpan? storeTimeout = null)
     {
-        var options = Options.Create(new LeaderOptions { DataDir = _dir, CheckpointBytes = checkpointBytes, Durability = durability, IndexPreallocateBytes = preallocateBytes });
+        var options = Options.Create(new LeaderOptions
+        {
+            DataDir = _dir,
+            CheckpointBytes = checkpointBytes,
+            Durability = durability,
+            IndexPreallocateBytes = preallocateBytes,
+            StoreTimeout = storeTimeout ?? TimeSpan.FromSeconds(2),
+        });
         var registry = new MemberRegistry(options, Tls, NullLogger<MemberRegistry>.Instance);
         var map = new IndexMap();
         var log = new IndexLog(map, registry, options, NullLogger<IndexLog>.Instance, fs);
@@ -56,6 +64,42 @@ public sealed class IndexLogTests : IAsyncDisposable
 
     private static string Replicas(MessageIndex index, long id) =>
         index.TryGet(id, out var e) ? $"{e.Version}:" + string.Join(",", e.Replicas.Select(m => m.Address)) : "absent";
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_set_takes_its_version_only_once_it_counts_as_in_flight()
+    {
+        var leader = Open();
+        var member = await AddMember(leader, 5001);
+        var inFlightWhenNumbered = false;
+        var write = leader.Index.BeginWrite(1, () =>
+        {
+            inFlightWhenNumbered = leader.Index.Writing(1); // a DEL numbered before this waits for it
+            return 7;
+        }, [member]);
+
+        Assert.True(inFlightWhenNumbered);
+        Assert.Equal(7, write.Version);
+        Assert.True(await write.CommitAsync([member]));
+        await CloseAsync(leader);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_del_while_a_set_of_the_id_stays_in_flight_fails_and_leaves_the_id_as_it_was()
+    {
+        var leader = Open(storeTimeout: TimeSpan.FromMilliseconds(50));
+        var member = await AddMember(leader, 5001);
+        Assert.True(await Put(leader, 1, 1, member));
+        var stuck = leader.Index.BeginWrite(1, 2, [member]);
+
+        // Deleting now would let the older SET commit after the DEL, naming copies the DEL's tombstones removed.
+        await Assert.ThrowsAsync<IOException>(() => leader.Index.DeleteAsync(1, 3));
+        Assert.StartsWith("1:", Replicas(leader.Index, 1), StringComparison.Ordinal);
+
+        Assert.True(await stuck.CommitAsync([member]));
+        Assert.True(await Delete(leader, 1, 4));
+        Assert.Equal("absent", Replicas(leader.Index, 1));
+        await CloseAsync(leader);
+    }
 
     [Fact(Timeout = 60_000)]
     public async Task A_recorded_write_is_durable_at_once_but_visible_only_when_published_and_a_moved_copy_is_recorded_again()
