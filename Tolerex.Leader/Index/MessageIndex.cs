@@ -61,6 +61,9 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
     /// <summary>True while a SET or a repair of <paramref name="id"/> is in flight.</summary>
     public bool Writing(long id) => _writes.Busy(id);
 
+    /// <summary>Completes when no SET or repair of <paramref name="id"/> is in flight.</summary>
+    public Task WhenWritesDone(long id) => _writes.WhenIdle(id);
+
     /// <summary>
     /// Marks a repair of <paramref name="id"/> as in flight until disposed: a DEL waits for it (as for a SET), so
     /// its tombstones reach the members the repair adds.

@@ -71,7 +71,13 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
                     running.Remove(attempt);
                     var (outcome, reply) = await attempt;
                     if (outcome == Outcome.Holds)
-                        return new ReadResult(ReadStatus.Found, reply!.Payload);
+                    {
+                        if (reply!.Version == entry.Version)
+                            return new ReadResult(ReadStatus.Found, reply.Payload);
+                        if (await NewerAsync(id, entry, reply, rereads, clock) is { } newer)
+                            return newer;
+                        outcome = Outcome.Answered; // a version never acknowledged: ask the other replicas
+                    }
                     LeaderMetrics.ReadFailedOver();
                     if (outcome == Outcome.Answered)
                         answers[index] = reply;
@@ -104,6 +110,37 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
         }
 
         ReadUnavailable(id, replicas.Length, clock);
+        return ReadResult.Unavailable;
+    }
+
+    /// <summary>
+    /// A replica holds a version newer than the one indexed when this read began. It is served only once the
+    /// index shows it: a SET still storing its copies is not acknowledged, and a read that saw its value
+    /// before a later read saw the older one would not be linearizable. So wait for the SETs of this id in
+    /// flight, then read as the index says. Null when the index still names the version this read began
+    /// with: the newer copy was never acknowledged, and another replica holds the indexed one.
+    /// </summary>
+    private async Task<ReadResult?> NewerAsync(long id, IndexEntry entry, RetrieveReply reply, int rereads, Stopwatch clock)
+    {
+        if (index.TryGet(id, out var now) && now.Version == reply.Version)
+            return new ReadResult(ReadStatus.Found, reply.Payload);
+        try
+        {
+            await index.WhenWritesDone(id).WaitAsync(Max(Remaining(clock), TimeSpan.Zero));
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        if (!index.TryGet(id, out now))
+            return ReadResult.NotFound;
+        if (now.Version == entry.Version)
+            return null;
+        if (now.Version == reply.Version)
+            return new ReadResult(ReadStatus.Found, reply.Payload);
+        if (rereads < MaxRereads && Remaining(clock) > TimeSpan.Zero)
+            return await ReadAsync(id, now, rereads + 1);
+        ReadUnavailable(id, now.Replicas.Length, clock);
         return ReadResult.Unavailable;
     }
 
