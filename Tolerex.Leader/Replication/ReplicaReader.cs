@@ -29,11 +29,11 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
     private readonly record struct Attempt(Outcome Outcome, RetrieveReply? Reply);
 
     /// <summary>Reads the newest acknowledged value of <paramref name="id"/>, indexed as <paramref name="entry"/>.</summary>
-    public Task<ReadResult> ReadAsync(long id, IndexEntry entry) => ReadAsync(id, entry, rereads: 0);
+    public Task<ReadResult> ReadAsync(long id, IndexEntry entry) => ReadAsync(id, entry, rereads: 0, Stopwatch.StartNew());
 
-    private async Task<ReadResult> ReadAsync(long id, IndexEntry entry, int rereads)
+    /// <param name="clock">Started when the GET began: a read again of a newer entry stays within the same ReadTimeout.</param>
+    private async Task<ReadResult> ReadAsync(long id, IndexEntry entry, int rereads, Stopwatch clock)
     {
-        var clock = Stopwatch.StartNew();
         // Replicas believed alive first, in index order; those marked down last, in case the mark is stale.
         var replicas = entry.Replicas.OrderBy(r => r.Alive ? 0 : 1).ToArray();
         var answers = new RetrieveReply?[replicas.Length];
@@ -67,7 +67,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
                     }
 
                     var attempt = (Task<Attempt>)finished;
-                    var index = running[attempt];
+                    var slot = running[attempt];
                     running.Remove(attempt);
                     var (outcome, reply) = await attempt;
                     if (outcome == Outcome.Holds)
@@ -80,8 +80,8 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
                     }
                     LeaderMetrics.ReadFailedOver();
                     if (outcome == Outcome.Answered)
-                        answers[index] = reply;
-                    refused[index] = outcome == Outcome.Refused;
+                        answers[slot] = reply;
+                    refused[slot] = outcome == Outcome.Refused;
                     if (running.Count == 0 && started < round.Count)
                         StartNext();
                 }
@@ -105,7 +105,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
             if (!index.TryGet(id, out var now))
                 return ReadResult.NotFound;
             if (now.Version != entry.Version && rereads < MaxRereads)
-                return await ReadAsync(id, now, rereads + 1);
+                return await ReadAsync(id, now, rereads + 1, clock);
             return await FallBackAsync(id, entry, answers!, clock);
         }
 
@@ -139,7 +139,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
         if (now.Version == reply.Version)
             return new ReadResult(ReadStatus.Found, reply.Payload);
         if (rereads < MaxRereads && Remaining(clock) > TimeSpan.Zero)
-            return await ReadAsync(id, now, rereads + 1);
+            return await ReadAsync(id, now, rereads + 1, clock);
         ReadUnavailable(id, now.Replicas.Length, clock);
         return ReadResult.Unavailable;
     }
