@@ -60,6 +60,12 @@ internal sealed class LeaderOptions
     /// <summary>How long a member may take to acknowledge a batch of copies; then its copies move to other members.</summary>
     [PositiveDuration]
     public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// How long a SET keeps placing its copies: once every member was tried and too few stored the copy, the
+    /// members are tried again until then, and only then <c>ERROR: store failed</c>.
+    /// </summary>
+    [PositiveDuration]
+    public TimeSpan WriteTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>After a member could not store a batch (its disk is full, say), how long no new copies go there.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan StoreFailurePause { get; set; } = TimeSpan.FromSeconds(1);

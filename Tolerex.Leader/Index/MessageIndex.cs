@@ -90,14 +90,15 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
 
     /// <summary>
     /// Deletes <paramref name="id"/> at <paramref name="version"/>, durably, after the SETs of this id already in
-    /// flight. Throws <see cref="IOException"/> when they are still in flight after twice the store timeout, or
+    /// flight. Throws <see cref="IOException"/> when they are still in flight after a SET's longest time (the write
+    /// timeout, and a store timeout for its index record), or
     /// when the record cannot be made durable.
     /// </summary>
     public async Task<(DeleteOutcome Outcome, MemberNode[] Replicas)> DeleteAsync(long id, long version)
     {
         try
         {
-            await _writes.WhenIdle(id).WaitAsync(2 * options.Value.StoreTimeout);
+            await _writes.WhenIdle(id).WaitAsync(options.Value.WriteTimeout + options.Value.StoreTimeout);
         }
         catch (TimeoutException)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -51,7 +52,8 @@ internal sealed partial class ReplicationCoordinator(
 
     private async Task<bool> StoreAndIndexAsync(long id, ByteString payload, int need)
     {
-        // Every member this SET has used, also the exclusion list for substitutes (so one list serves both).
+        var deadline = Stopwatch.GetTimestamp() + (long)(_options.WriteTimeout.TotalSeconds * Stopwatch.Frequency);
+        // The members of this round: those holding a copy and those tried, also the exclusion list for substitutes.
         var tried = new List<MemberNode>(need + 1);
         placement.Reserve(need, tried, tried);
         // The index record is made durable while the copies are stored, not after them: a SET waits for one
@@ -64,27 +66,26 @@ internal sealed partial class ReplicationCoordinator(
             pending.Add(StoreOnAsync(member, copy));
 
         var acked = new List<MemberNode>(need);
-        while (pending.Count > 0)
+        for (var round = 0; ; round++)
         {
-            var done = await Task.WhenAny(pending);
-            pending.Remove(done);
-            var (member, stored) = await done;
-            if (stored)
-            {
-                acked.Add(member);
-                continue;
-            }
+            await StoreRoundAsync(id, copy, pending, tried, acked, deadline);
+            if (acked.Count >= need || Stopwatch.GetTimestamp() >= deadline || registry.Placeable.Length < need)
+                break;
 
-            // Move this copy to a member that has not been tried for this SET yet.
-            var before = tried.Count;
-            placement.Reserve(1, tried, tried);
-            if (tried.Count > before)
-            {
-                LeaderMetrics.Substituted();
-                if (_throttle.Allow("substituted:" + member.Address, out var held))
-                    LogSubstituted(logger, id, member.Address, tried[^1].Address, held);
-                pending.Add(StoreOnAsync(tried[^1], copy));
-            }
+            // Every member was tried and too few stored the copy. A member that is merely busy (a cold start, a
+            // starved machine) may store it on a second try: a SET answers slowly rather than wrongly, within
+            // WriteTimeout. A member that is down is not placeable, and too few of those fail the SET now.
+            var pause = TimeSpan.FromMilliseconds(Math.Min(1000, 50 << Math.Min(round, 5)));
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+            await Task.Delay(pause < left ? pause : left);
+            tried.Clear();
+            tried.AddRange(acked);
+            placement.Reserve(need - acked.Count, tried, tried);
+            for (var i = acked.Count; i < tried.Count; i++)
+                pending.Add(StoreOnAsync(tried[i], copy));
+            LeaderMetrics.StoreRetried();
+            if (_throttle.Allow("store-retried", out var held))
+                LogStoreRetried(logger, id, acked.Count, need, round + 1, held);
         }
 
         if (acked.Count < need)
@@ -108,6 +109,48 @@ internal sealed partial class ReplicationCoordinator(
             if (_throttle.Allow("index-failed", out var held))
                 LogIndexFailed(logger, id, held, e);
             return false;
+        }
+    }
+
+    /// <summary>
+    /// Waits for the copies in <paramref name="pending"/> until the deadline, moving each copy that fails to a member
+    /// not yet in <paramref name="tried"/>. Copies still pending at the deadline are left to finish unheeded.
+    /// </summary>
+    private async Task StoreRoundAsync(long id, Copy copy, List<Task<(MemberNode Member, bool Stored)>> pending,
+        List<MemberNode> tried, List<MemberNode> acked, long deadline)
+    {
+        while (pending.Count > 0)
+        {
+            Task<(MemberNode Member, bool Stored)> stored;
+            try
+            {
+                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                stored = await Task.WhenAny(pending).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero);
+            }
+            catch (TimeoutException)
+            {
+                pending.Clear();
+                return;
+            }
+
+            pending.Remove(stored);
+            var (member, ok) = await stored;
+            if (ok)
+            {
+                acked.Add(member);
+                continue;
+            }
+
+            // Move this copy to a member that has not been tried in this round yet.
+            var before = tried.Count;
+            placement.Reserve(1, tried, tried);
+            if (tried.Count > before)
+            {
+                LeaderMetrics.Substituted();
+                if (_throttle.Allow("substituted:" + member.Address, out var held))
+                    LogSubstituted(logger, id, member.Address, tried[^1].Address, held);
+                pending.Add(StoreOnAsync(tried[^1], copy));
+            }
         }
     }
 
@@ -229,6 +272,9 @@ internal sealed partial class ReplicationCoordinator(
 
     [LoggerMessage(Level = LogLevel.Error, Message = "SET id={Id}: the index record could not be made durable ({Held} more held back)")]
     private static partial void LogIndexFailed(ILogger logger, long id, long held, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "SET id={Id}: {Acked} of {Need} copies stored after every member was tried; trying again (round {Round}) ({Held} more held back)")]
+    private static partial void LogStoreRetried(ILogger logger, long id, int acked, int need, int round, long held);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "SET failed: id={Id} acked={Acked} need={Need} ({Held} more held back)")]
     private static partial void LogSetFailed(ILogger logger, long id, int acked, int need, long held);

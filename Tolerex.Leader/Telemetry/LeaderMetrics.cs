@@ -23,6 +23,7 @@ internal static class LeaderMetrics
     // Rare events are observable counters, so they export a zero series from the start and dashboards and
     // alerts show 0 rather than "no data".
     private static long _substitutions;
+    private static long _storeRetries;
     private static long _readFailovers;
     private static long _readFallbacks;
     public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("tolerex.leader.connections", "{connection}",
@@ -41,11 +42,16 @@ internal static class LeaderMetrics
 
     public static void Reclaimed(int copies) => Interlocked.Add(ref _reclaimedCopies, copies);
 
+    /// <summary>Rounds in which a SET tried the members again (see <see cref="StoreRetried"/>).</summary>
+    public static long StoreRetries => Volatile.Read(ref _storeRetries);
     /// <summary>GETs answered by asking every member (see <see cref="ReadFellBack"/>).</summary>
     public static long ReadFallbacks => Volatile.Read(ref _readFallbacks);
 
     /// <summary>A copy moved to another member because the first choice failed.</summary>
     public static void Substituted() => Interlocked.Increment(ref _substitutions);
+
+    /// <summary>A SET tried every member and stored too few copies, and tries the members again.</summary>
+    public static void StoreRetried() => Interlocked.Increment(ref _storeRetries);
 
     /// <summary>A GET replica attempt did not return the value (failed, timed out or stale); the next replica is asked.</summary>
     public static void ReadFailedOver() => Interlocked.Increment(ref _readFailovers);
@@ -92,6 +98,8 @@ internal static class LeaderMetrics
         Meter.CreateObservableGauge("tolerex.leader.index.ids", indexedIds, "{id}", "Ids in the leader's index");
         Meter.CreateObservableCounter("tolerex.leader.replica.substitutions", () => Volatile.Read(ref _substitutions), "{copy}",
             "Copies moved to another member because the first choice failed");
+        Meter.CreateObservableCounter("tolerex.leader.replica.store_retries", () => Volatile.Read(ref _storeRetries), "{round}",
+            "Rounds in which a SET, having tried every member and stored too few copies, tried the members again");
         Meter.CreateObservableCounter("tolerex.leader.read.failovers", () => Volatile.Read(ref _readFailovers), "{attempt}",
             "GET replica attempts that did not return the value (failed, timed out or stale), so the next replica was asked");
         Meter.CreateObservableCounter("tolerex.leader.read.fallbacks", () => Volatile.Read(ref _readFallbacks), "{read}",

@@ -204,6 +204,52 @@ public sealed class ReplicaSubstitutionTests : IAsyncLifetime
         });
 
     [Fact(Timeout = 180_000)]
+    public async Task A_set_whose_every_member_misses_the_store_timeout_tries_them_again_and_is_acknowledged()
+    {
+        // Both live members stop answering for longer than the store timeout (a starved machine, a cold start):
+        // every member is tried and fails once, and the SET is acknowledged on a second try, slowly, not refused.
+        // Connected first (a SET stored), so the frozen members are busy, not unreachable: a connection attempt to a
+        // frozen process would time out and mark it down.
+        Assert.True(await _coordinator.SetAsync(47, ByteString.CopyFromUtf8("connected")));
+        var retriesBefore = LeaderMetrics.StoreRetries;
+        foreach (var member in _members)
+            member.Freeze(true);
+        var thaw = Task.Delay(_options.StoreTimeout + TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken)
+            .ContinueWith(_ => _members.ForEach(m => m.Freeze(false)), TaskScheduler.Default);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.True(await _coordinator.SetAsync(45, ByteString.CopyFromUtf8("patient")).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken));
+        await thaw;
+        Assert.True(clock.Elapsed > _options.StoreTimeout, $"answered after {clock.Elapsed}, before any store timeout");
+        Assert.True(LeaderMetrics.StoreRetries > retriesBefore);
+        Assert.True(_index.TryGet(45, out var entry));
+        Assert.Equal(["live0", "live1"], entry.Replicas.Select(m => m.Name).Order());
+        var read = await _coordinator.GetAsync(45);
+        Assert.Equal((ReadStatus.Found, "patient"), (read.Status, read.Payload!.ToStringUtf8()));
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task A_set_whose_members_stay_silent_is_refused_once_the_write_timeout_has_passed()
+    {
+        _options.WriteTimeout = TimeSpan.FromSeconds(5);
+        Assert.True(await _coordinator.SetAsync(48, ByteString.CopyFromUtf8("connected")));
+        foreach (var member in _members)
+            member.Freeze(true);
+        try
+        {
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.False(await _coordinator.SetAsync(46, ByteString.CopyFromUtf8("never")).WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken));
+            Assert.True(clock.Elapsed >= _options.WriteTimeout - TimeSpan.FromMilliseconds(100) && clock.Elapsed < _options.WriteTimeout + TimeSpan.FromSeconds(3),
+                $"refused after {clock.Elapsed}");
+            Assert.False(_index.TryGet(46, out _));
+        }
+        finally
+        {
+            foreach (var member in _members)
+                member.Freeze(false);
+        }
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task With_fewer_reachable_members_than_tolerance_the_set_is_refused_not_acknowledged()
     {
         _members[1].Kill();
