@@ -73,7 +73,7 @@ internal sealed class FaultSchedule(ProcessCluster cluster, Random random, TimeS
                 break;
             case FaultKind.LeaderKill:
                 await cluster.KillLeaderAsync();
-                await cluster.RestartLeaderAsync(alive: 0);
+                await cluster.RestartLeaderAsync(); // the members come back to it below
                 break;
             case FaultKind.LeaderFreeze:
                 cluster.Leader.Freeze(true);

@@ -87,13 +87,17 @@ public sealed class ProcessCluster : IAsyncDisposable
         await Leader.WaitForExitAsync(StartTimeout);
     }
 
-    /// <summary>Starts the leader again on its data directory and ports; returns once it answers and <paramref name="alive"/> members are alive.</summary>
-    public async Task RestartLeaderAsync(int alive)
+    /// <summary>
+    /// Starts the leader again on its data directory and ports; returns once it answers and, when given,
+    /// <paramref name="alive"/> members are alive.
+    /// </summary>
+    public async Task RestartLeaderAsync(int? alive = null)
     {
         await Leader.DisposeAsync();
         StartLeader();
         await WaitForLeaderAsync();
-        await WaitForAliveAsync(alive);
+        if (alive is { } count)
+            await WaitForAliveAsync(count);
     }
 
     private Task WaitForLeaderAsync() => HoldsAsync(async () =>
