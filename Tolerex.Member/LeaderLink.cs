@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using Tolerex.Member.Configuration;
 using Tolerex.Member.Store;
@@ -10,7 +11,9 @@ namespace Tolerex.Member;
 /// <summary>
 /// Registers with the leader and then heartbeats on one long-lived channel. Never gives up: a leader that
 /// is late, down or restarted is retried with capped, jittered backoff, and a leader that no longer knows
-/// this member (heartbeat answered "unknown") gets a fresh registration.
+/// this member (heartbeat answered "unknown") gets a fresh registration. Given the nodes of a leader group,
+/// it follows whichever accepts it: a node that fails a call is left for the next one at once, and the
+/// backoff applies only once every node has failed in a row.
 /// </summary>
 internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, MessageStore store, NodeTls tls, ILogger<LeaderLink> logger) : BackgroundService
 {
@@ -18,27 +21,44 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var channel = NodeChannels.Create(_options.Leader, tls, peer => peer.Role == NodeRole.Leader, _options.CallTimeout, 64 * 1024,
-            reason => LogLeaderRefused(logger, _options.Leader, reason));
-        var client = new Registration.RegistrationClient(channel);
+        var addresses = _options.LeaderAddresses;
+        var channels = new GrpcChannel?[addresses.Length];
+        try
+        {
+            await FollowAsync(addresses, channels, stoppingToken);
+        }
+        finally
+        {
+            foreach (var channel in channels)
+                channel?.Dispose();
+        }
+    }
+
+    private async Task FollowAsync(string[] addresses, GrpcChannel?[] channels, CancellationToken stoppingToken)
+    {
+        var current = 0;
         var registered = false;
         var interval = TimeSpan.FromSeconds(1);
         var failures = 0;
 
         while (!stoppingToken.IsCancellationRequested)
         {
+            var leader = addresses[current];
+            var channel = channels[current] ??= NodeChannels.Create(leader, tls, peer => peer.Role == NodeRole.Leader, _options.CallTimeout, 64 * 1024,
+                reason => LogLeaderRefused(logger, leader, reason));
+            var client = new Registration.RegistrationClient(channel);
             try
             {
                 var load = CopyService.LoadOf(store.Stats);
                 if (!registered)
                 {
-                    LogRegistering(logger, _options.Leader, _options.AdvertiseAddress);
+                    LogRegistering(logger, leader, _options.AdvertiseAddress);
                     var reply = await client.RegisterAsync(
                         new RegisterRequest { Address = _options.AdvertiseAddress, Name = _options.Name, Load = load },
                         deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: stoppingToken);
                     interval = TimeSpan.FromMilliseconds(Math.Max(50, reply.HeartbeatIntervalMs));
                     registered = true;
-                    LogRegistered(logger, _options.Leader, _options.AdvertiseAddress, interval.TotalMilliseconds);
+                    LogRegistered(logger, leader, _options.AdvertiseAddress, interval.TotalMilliseconds);
                 }
                 else
                 {
@@ -47,14 +67,14 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
                         deadline: DateTime.UtcNow + _options.CallTimeout, cancellationToken: stoppingToken);
                     if (!reply.Known)
                     {
-                        LogUnknownToLeader(logger, _options.Leader);
+                        LogUnknownToLeader(logger, leader);
                         registered = false;
                         continue;
                     }
                 }
 
                 if (failures > 0)
-                    LogLeaderReachable(logger, _options.Leader, failures);
+                    LogLeaderReachable(logger, leader, failures);
                 failures = 0;
                 await Task.Delay(interval, stoppingToken);
             }
@@ -62,8 +82,17 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
             {
                 failures++;
                 if (failures == 1 || failures % 30 == 0)
-                    LogLeaderUnreachable(logger, _options.Leader, e.StatusCode, e.Status.Detail, failures);
-                await Task.Delay(RetryDelay(failures), stoppingToken);
+                    LogLeaderUnreachable(logger, leader, e.StatusCode, e.Status.Detail, failures);
+                if (addresses.Length > 1)
+                {
+                    // Another node may lead now: it gets a registration of its own, without waiting.
+                    current = (current + 1) % addresses.Length;
+                    registered = false;
+                    if (failures % addresses.Length != 0)
+                        continue;
+                }
+
+                await Task.Delay(RetryDelay((failures + addresses.Length - 1) / addresses.Length), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

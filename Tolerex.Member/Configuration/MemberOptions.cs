@@ -17,7 +17,10 @@ internal sealed class MemberOptions
     public int Port { get; set; } = 5556;
     [Range(0, 65535)]
     public int MetricsPort { get; set; } = 9092;
-    /// <summary>The leader's gRPC address (host:port or URL).</summary>
+    /// <summary>
+    /// The gRPC address (host:port or URL) of the leader, or of every node of a leader group, comma-separated:
+    /// the member follows whichever of them accepts it.
+    /// </summary>
     [Required(ErrorMessage = "is required")]
     public string Leader { get; set; } = "localhost:5555";
     /// <summary>The address this member advertises and the leader dials; empty means https://localhost:&lt;port&gt;.</summary>
@@ -35,6 +38,9 @@ internal sealed class MemberOptions
     [PositiveDuration]
     public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>The addresses in <see cref="Leader"/>, in order.</summary>
+    public string[] LeaderAddresses => Leader.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
     /// <summary>The identity this member's certificate carries.</summary>
     public PeerIdentity Identity => new(NodeRole.Member, Name);
 }
@@ -45,10 +51,15 @@ internal sealed partial class MemberOptionsValidator : IValidateOptions<MemberOp
 /// <summary>Addresses must be ones a gRPC channel can dial.</summary>
 internal sealed class MemberAddressValidator : IValidateOptions<MemberOptions>
 {
+    private const string LeaderFormat = "Leader: must be host:port or https://host:port, or several of them comma-separated";
+
     public ValidateOptionsResult Validate(string? name, MemberOptions options)
     {
         // The default advertised address is made from the port, which has its own check.
-        foreach (var (key, value) in new[] { ("Leader", options.Leader), ("AdvertiseAddress", options.Port is >= 0 and <= 65535 ? options.AdvertiseAddress : "localhost") })
+        var leaders = options.LeaderAddresses;
+        if (leaders.Length == 0)
+            return ValidateOptionsResult.Fail(LeaderFormat);
+        foreach (var (key, value) in leaders.Select(a => ("Leader", a)).Append(("AdvertiseAddress", options.Port is >= 0 and <= 65535 ? options.AdvertiseAddress : "localhost")))
         {
             try
             {
@@ -56,7 +67,7 @@ internal sealed class MemberAddressValidator : IValidateOptions<MemberOptions>
             }
             catch (Exception e) when (e is FormatException or ArgumentException)
             {
-                return ValidateOptionsResult.Fail($"{key}: must be host:port or https://host:port");
+                return ValidateOptionsResult.Fail(key == "Leader" ? LeaderFormat : $"{key}: must be host:port or https://host:port");
             }
         }
 

@@ -17,6 +17,7 @@ public sealed partial class RecordLog
         _directoryLock = _fs.Lock(Directory);
         foreach (var leftover in _fs.List(Directory, SegmentWriter.TemporarySuffix))
             _fs.Delete(Path.Combine(Directory, leftover)); // an interrupted compaction; its sources are intact
+        FinishObsoleteSegments();
         var checkpoint = Path.Combine(Directory, _options.CheckpointName);
         AtomicFile.DeleteLeftover(_fs, checkpoint); // an interrupted checkpoint; the segments still hold everything
 

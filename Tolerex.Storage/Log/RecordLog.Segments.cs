@@ -1,3 +1,4 @@
+using System.Text;
 using System.Buffers;
 using Tolerex.Storage.Files;
 
@@ -40,19 +41,59 @@ public sealed partial class RecordLog
     /// <summary>New segments, numbered above every existing one, for records copied out of sealed segments.</summary>
     public SegmentWriter CreateSegments() => new(this);
 
-    /// <summary>Closes and deletes sealed segments whose records are no longer needed, durably.</summary>
+    /// <summary>
+    /// Closes and deletes sealed segments whose records are no longer needed, durably and as one: their numbers
+    /// are first recorded in an obsolete-segments file, from which recovery finishes a deletion a crash cut
+    /// short. Deleted one by one, a crash midway (after another sync of the directory made some deletions
+    /// durable) could leave a segment holding an old value without the segment holding its tombstone; no order
+    /// of deletion prevents that, as compaction outputs are numbered above the segment that was active when
+    /// they were made, which may then take the tombstone.
+    /// </summary>
     public void DeleteSegments(IEnumerable<int> numbers)
     {
         var active = ActiveSegment;
-        foreach (var number in numbers)
+        var doomed = numbers.Where(n => n != active && _segments.ContainsKey(n)).ToList();
+        if (doomed.Count == 0)
+            return;
+        var manifest = Path.Combine(Directory, ObsoleteSegmentsName);
+        AtomicFile.Write(_fs, manifest, Encoding.ASCII.GetBytes(string.Join('\n', doomed)));
+        foreach (var number in doomed)
         {
-            if (number == active || !_segments.TryRemove(number, out var segment))
+            if (!_segments.TryRemove(number, out var segment))
                 continue;
             Interlocked.Add(ref _totalBytes, -segment.Length);
             segment.File.Dispose();
             _fs.Delete(segment.Path);
         }
 
+        _fs.SyncDirectory(Directory);
+        _fs.Delete(manifest);
+        _fs.SyncDirectory(Directory);
+    }
+
+    /// <summary>Finishes a deletion of segments that a crash interrupted (see <see cref="DeleteSegments"/>).</summary>
+    private void FinishObsoleteSegments()
+    {
+        var manifest = Path.Combine(Directory, ObsoleteSegmentsName);
+        AtomicFile.DeleteLeftover(_fs, manifest); // never completed, so no deletion had begun
+        if (!_fs.Exists(manifest))
+            return;
+        byte[] content;
+        using (var file = _fs.Open(manifest))
+        {
+            content = new byte[file.Length];
+            file.Read(content, 0);
+        }
+
+        foreach (var line in Encoding.ASCII.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var listed = int.TryParse(line, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var number);
+            if (listed && _fs.Exists(PathOf(number)))
+                _fs.Delete(PathOf(number));
+        }
+
+        _fs.SyncDirectory(Directory);
+        _fs.Delete(manifest);
         _fs.SyncDirectory(Directory);
     }
 
@@ -92,6 +133,9 @@ public sealed partial class RecordLog
         });
         DeleteSegments(_segments.Keys.Where(n => n < firstUncovered).ToList());
     }
+
+    /// <summary>Names the segments a deletion in progress removes (see <see cref="DeleteSegments"/>).</summary>
+    private const string ObsoleteSegmentsName = "obsolete-segments";
 
     internal RecordLogOptions Options => _options;
     internal IStorageFileSystem FileSystem => _fs;

@@ -85,6 +85,44 @@ public sealed class StandaloneNodeTests : IDisposable
             Assert.Equal("standalone", await c.CommandAsync("GET 7"));
     }
 
+    [Fact(Timeout = 180_000)]
+    public async Task A_member_given_several_leader_addresses_follows_whichever_node_leads_without_a_restart()
+    {
+        int grpcA = NodeProcess.FreePort(), grpcB = NodeProcess.FreePort();
+        int memberPort = NodeProcess.FreePort(), memberMetrics = NodeProcess.FreePort();
+        Dictionary<string, string> LeaderEnv(int grpc, int tcp) => new()
+        {
+            ["LEADER_GRPC_PORT"] = $"{grpc}",
+            ["LEADER_TCP_PORT"] = $"{tcp}",
+            ["LEADER_METRICS_PORT"] = $"{NodeProcess.FreePort()}",
+            ["TOLERANCE"] = "1",
+        };
+
+        // Nothing listens at the first address yet: the member moves on to the second, where a leader runs.
+        await using var member = NodeProcess.Start("Tolerex.Member",
+            [$"-port={memberPort}", "--metrics", $"{memberMetrics}", "--data-dir", Path.Combine(_data, "member")],
+            new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{grpcB},localhost:{grpcA}" }, Ca);
+        var tcpA = NodeProcess.FreePort();
+        await using (var leaderA = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(_data, "leader-a")], LeaderEnv(grpcA, tcpA), Ca))
+        {
+            await WaitForMemberAsync(tcpA, memberPort);
+            await using var c = await HaToKuSeConnection.OpenAsync("localhost", tcpA);
+            Assert.Equal("OK", await c.CommandAsync("SET 8 first"));
+            leaderA.Kill();
+        }
+
+        // The first address now leads: the same member process registers there and serves its copies.
+        var tcpB = NodeProcess.FreePort();
+        await using var leaderB = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(_data, "leader-b")], LeaderEnv(grpcB, tcpB), Ca);
+        await WaitForMemberAsync(tcpB, memberPort);
+        Assert.False(member.HasExited);
+        await using (var c = await HaToKuSeConnection.OpenAsync("localhost", tcpB))
+        {
+            Assert.Equal("OK", await c.CommandAsync("SET 9 second"));
+            Assert.Equal("second", await c.CommandAsync("GET 9"));
+        }
+    }
+
     private static Task WaitForMemberAsync(int tcpPort, int memberPort) =>
         Eventually.HoldsAsync(async () =>
         {

@@ -186,10 +186,19 @@ public class ConfigurationTests
     }
 
     [Theory]
-    [InlineData("Tolerex:Member:Leader", "ftp://x", "Tolerex:Member:Leader (LEADER_ADDR) must be host:port or https://host:port (got 'ftp://x')")]
+    [InlineData("Tolerex:Member:Leader", "ftp://x", "Tolerex:Member:Leader (LEADER_ADDR) must be host:port or https://host:port, or several of them comma-separated (got 'ftp://x')")]
+    [InlineData("Tolerex:Member:Leader", "a:1,ftp://x", "Tolerex:Member:Leader (LEADER_ADDR) must be host:port or https://host:port, or several of them comma-separated (got 'a:1,ftp://x')")]
+    [InlineData("Tolerex:Member:Leader", " , ", "Tolerex:Member:Leader (LEADER_ADDR) must be host:port or https://host:port, or several of them comma-separated (got ' , ')")]
     [InlineData("Tolerex:Member:AdvertiseAddress", "a b", "Tolerex:Member:AdvertiseAddress (MEMBER_ADDR) must be host:port or https://host:port (got 'a b')")]
     public void A_member_address_a_channel_cannot_dial_is_refused(string key, string value, string expected) =>
         Assert.Equal(expected, Error(Settings([(key, value)]), MemberConfiguration.Aliases, c => c.AddMemberConfiguration([], _ => null), s => s.AddMemberOptions()));
+
+    [Fact]
+    public void A_member_takes_every_node_of_a_leader_group_in_order()
+    {
+        using var node = Member(settings: [("Tolerex:Member:Leader", "leader-0:5555, https://leader-1:5555,leader-2:5555")]);
+        Assert.Equal(["leader-0:5555", "https://leader-1:5555", "leader-2:5555"], node.Options<MemberOptions>().LeaderAddresses);
+    }
 
     [Fact]
     public void Settings_that_depend_on_each_other_are_checked_together() =>

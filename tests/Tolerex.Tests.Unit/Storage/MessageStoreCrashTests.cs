@@ -240,6 +240,62 @@ public sealed class MessageStoreCrashTests
         }
     }
 
+    /// <summary>
+    /// A compaction moves a value into a new segment, numbered above the active one, which then takes the value's
+    /// tombstone; the next compaction deletes both segments. Another sync of the directory (the writer starting a
+    /// segment) makes the first deletion durable, and the machine crashes before the second: the deleted value
+    /// must not come back from the segment left behind.
+    /// </summary>
+    [Fact(Timeout = 60_000)]
+    public async Task A_deletion_of_compacted_segments_cut_short_by_a_crash_brings_no_deleted_value_back()
+    {
+        var crashable = new CrashableFileSystem { HaltOnCrash = true };
+        var fs = new CrashAfterFirstSegmentDeletion(crashable);
+        var store = Open(fs, Options(IoMode.Buffered, compact: false));
+        Assert.Equal(1, await store.StoreAsync(1, 1, "deleted later"u8.ToArray()));
+        for (var v = 2; v <= 40; v++)
+            Assert.Equal(v, await store.StoreAsync(2, v, Encoding.UTF8.GetBytes(new string('z', 200))));
+        await store.CompactNowAsync();
+        Assert.True(await store.DeleteAsync(1, 41));
+        Assert.Equal(1, store.Compactions);
+
+        fs.Armed = true;
+        await store.CompactNowAsync(); // the crash fails it (logged)
+        Assert.True(fs.Crashed, "the second compaction deleted no segment");
+        await DisposeCrashedAsync(store);
+        crashable.Restart();
+
+        await using var recovered = Open(crashable, Options(IoMode.Buffered, compact: false));
+        Assert.Null(await Read(recovered, 1));
+        Assert.Equal(new State(40, new string('z', 200)), await Read(recovered, 2));
+    }
+
+    /// <summary>Syncs the directory right after the first segment deletion it sees while armed, then crashes.</summary>
+    private sealed class CrashAfterFirstSegmentDeletion(CrashableFileSystem inner) : IStorageFileSystem
+    {
+        public bool Armed { get; set; }
+        public bool Crashed { get; private set; }
+
+        public void Delete(string path)
+        {
+            inner.Delete(path);
+            if (!Armed || Crashed || !path.EndsWith(MessageStore.SegmentSuffix, StringComparison.Ordinal))
+                return;
+            Crashed = true;
+            inner.SyncDirectory(Path.GetDirectoryName(path)!);
+            inner.Crash();
+            throw new IOException("simulated crash after the first segment deletion became durable");
+        }
+
+        public IStorageFile Open(string path) => inner.Open(path);
+        public bool Exists(string path) => inner.Exists(path);
+        public IReadOnlyList<string> List(string directory, string suffix) => inner.List(directory, suffix);
+        public void Move(string from, string to) => inner.Move(from, to);
+        public void CreateDirectory(string path) => inner.CreateDirectory(path);
+        public void SyncDirectory(string directory) => inner.SyncDirectory(directory);
+        public IDisposable Lock(string directory) => inner.Lock(directory);
+    }
+
     [Theory(Timeout = 60_000)]
     [InlineData(1, IoMode.Buffered)]
     [InlineData(2, IoMode.Buffered)]
