@@ -16,6 +16,9 @@ internal readonly record struct IndexEntry(long Version, MemberNode[] Replicas);
 internal sealed class IndexMap
 {
     private readonly ConcurrentDictionary<long, IndexEntry> _entries = new();
+    // The version each removed id was deleted at (the highest seen), so a read that has to ask every member
+    // never serves a copy the deletion superseded. Only what this process applied (a checkpoint keeps none).
+    private readonly ConcurrentDictionary<long, long> _deletedAt = new();
     private readonly ConcurrentDictionary<MemberNode[], MemberNode[]> _replicaSets = new(ReplicaSetComparer.Instance);
     private long _maxId;
     private long _maxVersion;
@@ -76,6 +79,9 @@ internal sealed class IndexMap
         return false;
     }
 
+    /// <summary>The version <paramref name="id"/> was last deleted at, as far as this process applied it; 0 if none.</summary>
+    public long DeletedAt(long id) => _deletedAt.TryGetValue(id, out var version) ? version : 0;
+
     /// <summary>Removes an id deleted at <paramref name="version"/>, unless a newer write replaced it.</summary>
     public bool Remove(long id, long version)
     {
@@ -84,7 +90,10 @@ internal sealed class IndexMap
             if (current.Version >= version)
                 return false;
             if (_entries.TryRemove(new KeyValuePair<long, IndexEntry>(id, current)))
+            {
+                _deletedAt.AddOrUpdate(id, version, (_, seen) => Math.Max(seen, version));
                 return true;
+            }
         }
 
         return false;

@@ -32,6 +32,9 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
 
     public bool TryGet(long id, out IndexEntry entry) => map.TryGet(id, out entry);
 
+    /// <inheritdoc cref="IndexMap.DeletedAt"/>
+    public long DeletedAt(long id) => map.DeletedAt(id);
+
     /// <inheritdoc cref="IndexMap.TryReserveIds"/>
     public bool TryReserveIds(long count, out long first) => map.TryReserveIds(count, out first);
 

@@ -168,7 +168,10 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
             return ReadResult.Unavailable;
         }
 
-        var newest = answers.Concat(replies.Select(r => r.Reply).OfType<RetrieveReply>()).Where(r => r.Found).MaxBy(r => r.Version);
+        // A copy at or below the id's last deletion is one the deletion's tombstones did not reach (the member was
+        // away): never served, even when the indexed version is a SET that died with a leader before its copies.
+        var deletedAt = index.DeletedAt(id);
+        var newest = answers.Concat(replies.Select(r => r.Reply).OfType<RetrieveReply>()).Where(r => r.Found && r.Version > deletedAt).MaxBy(r => r.Version);
         if (_throttle.Allow("fell-back", out var heldBack))
             LogFellBack(logger, id, entry.Version, newest?.Version ?? 0, heldBack);
         return newest is null ? ReadResult.NotFound : new ReadResult(ReadStatus.Found, newest.Payload);

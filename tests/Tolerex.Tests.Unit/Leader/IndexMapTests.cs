@@ -20,6 +20,21 @@ public class IndexMapTests
     }
 
     [Fact]
+    public void A_deletion_is_remembered_by_its_version_for_reads_that_ask_every_member()
+    {
+        var index = new IndexMap();
+        Assert.Equal(0, index.DeletedAt(1));
+        Assert.True(index.Put(1, new IndexEntry(10, NoReplicas)));
+        Assert.False(index.Remove(1, 9)); // older than the value: not removed, not a deletion
+        Assert.Equal(0, index.DeletedAt(1));
+        Assert.True(index.Remove(1, 12));
+        Assert.Equal(12, index.DeletedAt(1));
+        // A SET after the deletion (one that died with a leader, say) leaves the deletion's version in place.
+        Assert.True(index.Put(1, new IndexEntry(13, NoReplicas)));
+        Assert.Equal(12, index.DeletedAt(1));
+    }
+
+    [Fact]
     public void Fresh_ids_are_above_every_known_id_and_never_overlap()
     {
         var index = new IndexMap();
