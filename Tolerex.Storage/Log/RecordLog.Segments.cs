@@ -66,6 +66,12 @@ public sealed partial class RecordLog
             _fs.Delete(segment.Path);
         }
 
+        DropManifest(manifest);
+    }
+
+    /// <summary>Makes the deletions durable, then forgets the obsolete-segments file that named them.</summary>
+    private void DropManifest(string manifest)
+    {
         _fs.SyncDirectory(Directory);
         _fs.Delete(manifest);
         _fs.SyncDirectory(Directory);
@@ -80,10 +86,7 @@ public sealed partial class RecordLog
             return;
         byte[] content;
         using (var file = _fs.Open(manifest))
-        {
-            content = new byte[file.Length];
-            file.Read(content, 0);
-        }
+            content = file.ReadAll(manifest);
 
         foreach (var line in Encoding.ASCII.GetString(content).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -92,9 +95,7 @@ public sealed partial class RecordLog
                 _fs.Delete(PathOf(number));
         }
 
-        _fs.SyncDirectory(Directory);
-        _fs.Delete(manifest);
-        _fs.SyncDirectory(Directory);
+        DropManifest(manifest);
     }
 
     /// <summary>
