@@ -32,6 +32,25 @@ public sealed class HistoryTests(ITestOutputHelper output)
     public Task A_long_history_with_repeated_faults_is_linearizable() =>
         RunAsync(seed: 2, minimumOperations: 20_000, faults: [.. AllFaults, .. AllFaults, .. AllFaults], hold: TimeSpan.FromSeconds(4));
 
+    /// <summary>
+    /// A line every 10 s while the history runs. Besides showing progress, it keeps messages flowing to the test
+    /// runner: xUnit's VSTest adapter, seeing the test process exit, waits for its last messages only if the
+    /// previous one arrived within a minute; a long test that said nothing until its end was reported as a crash
+    /// ("Test process crashed with exit code 0") when its final messages were still being read.
+    /// </summary>
+    private async Task ReportProgressAsync(HistoryWorkload workload, FaultSchedule schedule, Stopwatch clock, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+                output.WriteLine($"{clock.Elapsed.TotalSeconds:0} s: {workload.Operations} operations, {schedule.Log.Count} faults injected");
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
     private async Task RunAsync(int seed, int minimumOperations, FaultKind[] faults, TimeSpan hold)
     {
         var random = new Random(seed);
@@ -41,6 +60,7 @@ public sealed class HistoryTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();
         var running = workload.RunAsync(stop.Token);
+        var progress = ReportProgressAsync(workload, schedule, clock, stop.Token);
         try
         {
             // Faults in a random order, with fault-free stretches between them; then run on until enough
@@ -58,6 +78,7 @@ public sealed class HistoryTests(ITestOutputHelper output)
         {
             await stop.CancelAsync();
             await running;
+            await progress;
         }
 
         var history = workload.History.ToList();
