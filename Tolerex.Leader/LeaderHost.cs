@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Commands;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Frontends;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
@@ -25,7 +26,7 @@ internal static class LeaderHost
         services.AddNodeTls(_ => PeerIdentity.Leader);
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<IndexMap>();
-        services.AddSingleton<IndexLog>();
+        services.AddConsensus(builder.Configuration);
         services.AddSingleton<MessageIndex>();
         services.AddSingleton<VersionClock>();
         services.AddSingleton<IBalancer>(sp => sp.GetRequiredService<IOptions<LeaderOptions>>().Value.Balancer == BalancerStrategy.PowerOfTwoChoices
@@ -56,11 +57,8 @@ internal static class LeaderHost
 
     public static WebApplication MapLeader(this WebApplication app)
     {
-        // Recover the durable index before any listener serves traffic.
-        app.Services.GetRequiredService<IndexLog>().Open();
+        // The index is recovered by the consensus node as the host starts, before the listeners serve (Leadership).
         var index = app.Services.GetRequiredService<MessageIndex>();
-        // Versions stay above everything recovered, even if the wall clock went backwards meanwhile.
-        app.Services.GetRequiredService<VersionClock>().Observe(index.MaxVersion);
         var registry = app.Services.GetRequiredService<MemberRegistry>();
         registry.CameUp += app.Services.GetRequiredService<ReplicationCoordinator>().Connect;
         registry.CameUp += app.Services.GetRequiredService<MemberReconciler>().CameUp;

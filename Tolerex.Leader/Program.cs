@@ -24,6 +24,8 @@ app.MapLeader();
 var options = app.Services.GetRequiredService<IOptions<LeaderOptions>>().Value;
 LeaderLogMessages.Starting(app.Logger, options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.Tls, options.GrpcPort, options.MetricsPort);
 app.Logger.LogNotes(app.Services.GetRequiredService<NodeTls>());
+if (options.Durability == Tolerex.Storage.Durability.Os)
+    LeaderLogMessages.DurabilityIgnored(app.Logger);
 if (options.Password is null && options.TcpListenAddress is not ("localhost" or "127.0.0.1" or "::1"))
     LeaderLogMessages.OpenWithoutPassword(app.Logger, options.TcpListenAddress);
 

@@ -4,6 +4,7 @@ using System.Text;
 using Google.Protobuf;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Repair;
@@ -21,6 +22,7 @@ internal enum DecommissionOutcome { Decommissioned, UnknownMember, Failed }
 
 /// <summary>What STATUS reports.</summary>
 internal readonly record struct LeaderStatus(
+    string Node, string Role, string Leader, long Term, long CommitIndex,
     int MembersAlive, int MembersKnown, int MembersDecommissioned, int Tolerance, int Ids, int UnderReplicated, bool Repairing,
     long RepairedCopies, long ReclaimedCopies);
 
@@ -40,6 +42,7 @@ internal sealed partial class LeaderCommands(
     MessageIndex index,
     MemberRegistry registry,
     RepairService repair,
+    Leadership leadership,
     IOptions<LeaderOptions> leaderOptions,
     ILogger<LeaderCommands> logger)
 {
@@ -112,6 +115,7 @@ internal sealed partial class LeaderCommands(
     }
 
     public LeaderStatus Status() => new(
+        _options.Name, leadership.Role, leadership.LeaderName, leadership.Term, leadership.CommitIndex,
         registry.Alive.Length, registry.All.Length, registry.All.Count(m => m.Decommissioned), _options.Tolerance, index.Count,
         repair.UnderReplicated, repair.Running, LeaderMetrics.RepairedCopies, LeaderMetrics.ReclaimedCopies);
 

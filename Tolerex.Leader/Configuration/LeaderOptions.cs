@@ -21,6 +21,11 @@ internal sealed class LeaderOptions
 
     [Range(0, 65535)]
     public int GrpcPort { get; set; } = 5555;
+    /// <summary>This node's name, shown by STATUS (<c>node=</c>, <c>leader=</c>).</summary>
+    [Required(ErrorMessage = "is required")]
+    [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", ErrorMessage = "must be 1-64 letters, digits, '.', '_' or '-'")]
+    public string Name { get; set; } = "leader";
+
     [Range(0, 65535)]
     public int TcpPort { get; set; } = 6666;
     [Range(0, 65535)]
@@ -116,17 +121,14 @@ internal sealed class LeaderOptions
     [PositiveDuration]
     public TimeSpan ReconcileTimeout { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>Where the durable index (log segments and checkpoint) lives.</summary>
+    /// <summary>Where the durable index (consensus log and snapshots) lives.</summary>
     [Required(ErrorMessage = "is required")]
     public string DataDir { get; set; } = Path.Combine("data", "leader");
-    /// <summary>fsync: a SET is acknowledged only after its index record is fsynced; os: after hand-off to the OS.</summary>
+    /// <summary>Members' setting; the leader always flushes an index entry before it counts as committed, so <c>os</c> changes nothing here.</summary>
     public Durability Durability { get; set; } = Durability.Fsync;
-    /// <summary>A checkpoint is written after this many bytes of index log.</summary>
+    /// <summary>A snapshot of the index is written after this many bytes of consensus log entries; the log then drops what it covers.</summary>
     [Range(4096, long.MaxValue)]
     public long CheckpointBytes { get; set; } = 64L * 1024 * 1024;
-    /// <summary>Zero-filled space kept ahead of the index log's end (0 = none), so each sync overwrites allocated blocks.</summary>
-    [Range(0, 1L << 30)]
-    public long IndexPreallocateBytes { get; set; } = 4L * 1024 * 1024;
 
     /// <summary>gRPC messages must carry the largest payload a line can hold, plus framing.</summary>
     public int MaxGrpcMessageBytes => MaxLineBytes + 64 * 1024;
@@ -144,6 +146,7 @@ internal sealed class LeaderOptionsRelations : IValidateOptions<LeaderOptions>
             return ValidateOptionsResult.Fail("TcpListenAddress: must be localhost or an IP address");
         if (options.MemberTimeout <= options.HeartbeatInterval)
             return ValidateOptionsResult.Fail($"MemberTimeout: must be longer than HeartbeatInterval ({options.HeartbeatInterval})");
+
         return ValidateOptionsResult.Success;
     }
 }

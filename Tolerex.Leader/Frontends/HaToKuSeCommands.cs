@@ -180,7 +180,8 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
     private static void WriteStatus(PipeWriter output, LeaderStatus status)
     {
         var text = string.Create(CultureInfo.InvariantCulture,
-            $"role=leader\r\npid={Environment.ProcessId}\r\nmembers_alive={status.MembersAlive}\r\nmembers_known={status.MembersKnown}\r\n" +
+            $"node={status.Node}\r\npid={Environment.ProcessId}\r\nrole={status.Role}\r\nleader={status.Leader}\r\nterm={status.Term}\r\n" +
+            $"commit_index={status.CommitIndex}\r\nmembers_alive={status.MembersAlive}\r\nmembers_known={status.MembersKnown}\r\n" +
             $"members_decommissioned={status.MembersDecommissioned}\r\ntolerance={status.Tolerance}\r\nids={status.Ids}\r\n" +
             $"under_replicated={status.UnderReplicated}\r\nrepair={(status.Repairing ? "running" : "idle")}\r\n" +
             $"repaired_copies={status.RepairedCopies}\r\nreclaimed_copies={status.ReclaimedCopies}\r\n");

@@ -4,6 +4,7 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Membership;
 using Tolerex.ServiceDefaults.Identity;
 
@@ -11,7 +12,7 @@ namespace Tolerex.Leader.Index;
 
 /// <summary>
 /// <c>Tolerex.Leader bench-index</c>: durable index puts/s with concurrent writers, then recovery time and
-/// memory per id for an index of many ids, from a checkpoint plus a log tail (docs/benchmarks.md).
+/// memory per id for an index of many ids, from a snapshot plus the consensus log after it (docs/benchmarks.md).
 /// </summary>
 internal static class IndexBench
 {
@@ -36,7 +37,7 @@ internal static class IndexBench
             double putsPerSecond;
             using (var registry = new MemberRegistry(options, NodeTls.CreateEphemeral(PeerIdentity.Leader), NullLogger<MemberRegistry>.Instance))
             {
-                var (log, index) = Open(options, registry);
+                var (group, machine, index) = await OpenAsync(options, registry);
                 var members = new MemberNode[3];
                 for (var m = 0; m < members.Length; m++)
                 {
@@ -55,8 +56,8 @@ internal static class IndexBench
                     }
                 })));
                 putsPerSecond = ids / clock.Elapsed.TotalSeconds;
-                // Recovery below reads a checkpoint plus a log tail, as after a long-running leader.
-                await log.CheckpointNowAsync();
+                // Recovery below reads a snapshot plus a log tail, as after a long-running leader.
+                await machine.SnapshotNowAsync();
                 var tail = new List<Task<bool>>();
                 for (var id = 1; id <= ids / 10; id++)
                 {
@@ -66,8 +67,8 @@ internal static class IndexBench
 
                 await Task.WhenAll(tail);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"puts: {ids} durable index puts, {writers} writers: {putsPerSecond:0} puts/s, {log.SyncCount} fsyncs, {log.Checkpoints} checkpoints"));
-                await log.DisposeAsync();
+                    $"puts: {ids} durable index puts, {writers} writers: {putsPerSecond:0} puts/s, {machine.AppliedIndex} consensus entries, {machine.Snapshots} snapshots"));
+                await group.DisposeAsync();
             }
 
             GC.Collect();
@@ -75,7 +76,7 @@ internal static class IndexBench
             var before = GC.GetTotalMemory(forceFullCollection: true);
             var recoveryClock = Stopwatch.StartNew();
             using var recoveredRegistry = new MemberRegistry(options, NodeTls.CreateEphemeral(PeerIdentity.Leader), NullLogger<MemberRegistry>.Instance);
-            var (recovered, recoveredIndex) = Open(options, recoveredRegistry);
+            var (recovered, _, recoveredIndex) = await OpenAsync(options, recoveredRegistry);
             var seconds = recoveryClock.Elapsed.TotalSeconds;
             var after = GC.GetTotalMemory(forceFullCollection: true);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -90,11 +91,11 @@ internal static class IndexBench
         }
     }
 
-    private static (IndexLog Log, MessageIndex Index) Open(IOptions<LeaderOptions> options, MemberRegistry registry)
+    private static async Task<(SoloGroup Group, IndexStateMachine Machine, MessageIndex Index)> OpenAsync(IOptions<LeaderOptions> options, MemberRegistry registry)
     {
         var map = new IndexMap();
-        var log = new IndexLog(map, registry, options, NullLogger<IndexLog>.Instance);
-        log.Open();
-        return (log, new MessageIndex(map, log, options, NullLogger<MessageIndex>.Instance));
+        var machine = new IndexStateMachine(map, registry, options, NullLogger<IndexStateMachine>.Instance);
+        var group = await SoloGroup.StartAsync(machine, options.Value);
+        return (group, machine, new MessageIndex(map, group.Journal, machine, options, NullLogger<MessageIndex>.Instance));
     }
 }

@@ -79,6 +79,13 @@ internal sealed class IndexMap
         return false;
     }
 
+    /// <summary>Forgets every entry and deletion (a snapshot from the group's leader replaces them); ids and versions stay reserved.</summary>
+    public void Clear()
+    {
+        _entries.Clear();
+        _deletedAt.Clear();
+    }
+
     /// <summary>The version <paramref name="id"/> was last deleted at, as far as this process applied it; 0 if none.</summary>
     public long DeletedAt(long id) => _deletedAt.TryGetValue(id, out var version) ? version : 0;
 

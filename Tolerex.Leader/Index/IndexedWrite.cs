@@ -1,3 +1,4 @@
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Membership;
 
 namespace Tolerex.Leader.Index;
@@ -7,14 +8,14 @@ namespace Tolerex.Leader.Index;
 /// or abandoned. A record whose copies never got stored (a failed SET, or a crash mid-SET) can come back at
 /// recovery; reads then fall back to what the members hold (see ReplicationCoordinator.GetAsync).
 /// </summary>
-internal sealed class IndexedWrite(MessageIndex index, long id, long version, MemberNode[] placed, IndexLog.IndexAppend record)
+internal sealed class IndexedWrite(MessageIndex index, long id, long version, MemberNode[] placed, JournalAppend record)
 {
     private int _ended;
 
     public long Id { get; } = id;
     public long Version { get; } = version;
     public MemberNode[] Placed { get; } = placed;
-    internal IndexLog.IndexAppend Record { get; } = record;
+    internal JournalAppend Record { get; } = record;
 
     /// <summary>
     /// Makes the SET visible with the members that hold its copies. False when a newer version was indexed

@@ -8,7 +8,7 @@ namespace Tolerex.Leader.Index;
 
 /// <summary>
 /// Reads an index written in the leader's earlier on-disk format, so a data directory from before the shared
-/// log engine opens unchanged: <see cref="IndexLog"/> converts it once into the current format. Earlier
+/// log engine opens unchanged: <see cref="IndexImport"/> commits it once to the consensus log. Earlier
 /// layout ("TI", format 1 or 2, little endian): magic, version, kind, body length (int32), body, CRC-32C of
 /// everything before it. Bodies: put = id, version, count (u8), member numbers (int32 each); delete = id,
 /// version; member = number, then (format 2) identity length (u8) and identity, then the address;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Membership;
 
 namespace Tolerex.Leader.Index;
@@ -20,7 +21,7 @@ internal enum DeleteOutcome
 /// only when the SET commits (<see cref="BeginWrite(long, Func{long}, MemberNode[])"/>); a DEL waits for the SETs of its id already in flight,
 /// so its record follows theirs on disk as its effect follows theirs in memory.
 /// </summary>
-internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<LeaderOptions> options, ILogger<MessageIndex> logger)
+internal sealed partial class MessageIndex(IndexMap map, IndexJournal journal, IndexStateMachine machine, IOptions<LeaderOptions> options, ILogger<MessageIndex> logger)
 {
     private readonly WritesInFlight _writes = new();
 
@@ -55,7 +56,7 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
     {
         _writes.Enter(id);
         var version = nextVersion();
-        return new IndexedWrite(this, id, version, placed, log.Append(IndexRecords.PutOf(id, version, placed), apply: false));
+        return new IndexedWrite(this, id, version, placed, journal.Append(IndexRecords.PutOf(id, version, placed), apply: false));
     }
 
     /// <summary>Every indexed id, as it is at this moment (SETs and DELs go on meanwhile).</summary>
@@ -82,14 +83,14 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
     /// indexed at exactly <paramref name="version"/> (a newer SET or a DEL meanwhile wins); true when it did.
     /// </summary>
     public Task<bool> ReplaceReplicasAsync(long id, long version, MemberNode[] replicas) =>
-        log.Append(IndexRecords.ReplicasOf(id, version, replicas), apply: true, replicas).Done;
+        journal.Append(IndexRecords.ReplicasOf(id, version, replicas), apply: true, replicas).Done;
 
     /// <summary>Durably marks <paramref name="member"/> as leaving: repair moves its copies off it and placement skips it.</summary>
-    public Task DecommissionAsync(MemberNode member) => log.Append(IndexRecords.DecommissionedOf(member.Number), apply: true).Done;
+    public Task DecommissionAsync(MemberNode member) => journal.Append(IndexRecords.DecommissionedOf(member.Number), apply: true).Done;
 
     /// <summary>Records that <paramref name="member"/> exists (with its identity), so index records may name it.</summary>
     public Task RecordMemberAsync(MemberNode member) =>
-        log.Append(IndexRecords.MemberOf(member.Number, member.Address, member.Identity), apply: false).Done;
+        journal.Append(IndexRecords.MemberOf(member.Number, member.Address, member.Identity), apply: false).Done;
 
     /// <summary>
     /// Deletes <paramref name="id"/> at <paramref name="version"/>, durably, after the SETs of this id already in
@@ -113,7 +114,7 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
 
         if (!map.TryGet(id, out var entry))
             return (DeleteOutcome.NotFound, []);
-        if (await log.Append(IndexRecords.DeleteOf(id, version), apply: true).Done)
+        if (await journal.Append(IndexRecords.DeleteOf(id, version), apply: true).Done)
             return (DeleteOutcome.Deleted, entry.Replicas);
         // Deleted concurrently (absent), or rewritten by a SET that came after this DEL.
         return (map.TryGet(id, out _) ? DeleteOutcome.Superseded : DeleteOutcome.NotFound, []);
@@ -127,15 +128,14 @@ internal sealed partial class MessageIndex(IndexMap map, IndexLog log, IOptions<
             if (!SameMembers(replicas, write.Placed))
             {
                 // A copy moved: the durable record must name the members that hold it before the acknowledgement.
-                return await log.Append(IndexRecords.PutOf(write.Id, write.Version, replicas), apply: true, replicas).Done;
+                return await journal.Append(IndexRecords.PutOf(write.Id, write.Version, replicas), apply: true, replicas).Done;
             }
 
             var applied = map.Put(write.Id, new IndexEntry(write.Version, map.Intern(write.Placed)));
-            // A checkpoint snapshots memory after starting a new segment and then drops the segments before it,
-            // so a record written before it began but applied after the snapshot read past its id would be in
-            // neither. Read after the put: a checkpoint beginning later snapshots memory after it.
-            if (log.ActiveSegment != write.Record.Segment)
-                await log.Append(IndexRecords.PutOf(write.Id, write.Version, write.Placed), apply: false).Done;
+            // A snapshot stands for every entry up to its index and the log then drops them, so a record committed
+            // before a snapshot began but applied after it read past its id would be in neither.
+            if (machine.SnapshotCovers(write.Record.EntryIndex))
+                await journal.Append(IndexRecords.PutOf(write.Id, write.Version, write.Placed), apply: false).Done;
             return applied;
         }
         finally

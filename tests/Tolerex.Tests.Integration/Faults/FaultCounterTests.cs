@@ -64,6 +64,33 @@ public sealed class FaultCounterTests
             "tolerex_leader_replica_substitutions_total moved");
     }
 
+    /// <summary>
+    /// The latency histograms have buckets fine enough for what they measure: SETs and index commits take
+    /// milliseconds, and with OpenTelemetry's default buckets (0, 5, 10, … seconds) every one of them would fall in
+    /// the first, making percentiles meaningless.
+    /// </summary>
+    [Fact(Timeout = 240_000)]
+    public async Task Set_and_index_commit_latencies_are_resolved_to_milliseconds()
+    {
+        await using var cluster = await ProcessCluster.StartAsync(2, new Dictionary<string, string> { ["Tolerex__Leader__Tolerance"] = "2" });
+        await using (var c = await cluster.ConnectAsync())
+        {
+            for (var id = 1; id <= 20; id++)
+                await SetAsync(c, id, $"v{id}");
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var metrics = (await http.GetStringAsync($"http://localhost:{cluster.MetricsPort}/metrics", Ct)).Split('\n');
+        double Bucket(string histogram, string labels, string le) => metrics
+            .Where(l => l.StartsWith(histogram + "_bucket{", StringComparison.Ordinal) && l.Contains(labels, StringComparison.Ordinal) && l.Contains($"le=\"{le}\"", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture));
+
+        // SETs within half a second and index commits within 100 ms are counted as such (the default buckets have
+        // no such boundaries: these series would be missing).
+        Assert.True(Bucket("tolerex_leader_command_duration_seconds", "command=\"SET\",outcome=\"ok\"", "0.5") > 0, "SETs within 500 ms are counted");
+        Assert.True(Bucket("tolerex_leader_index_commit_duration_seconds", "outcome=\"ok\"", "0.1") > 0, "index commits within 100 ms are counted");
+    }
+
     [Fact(Timeout = 240_000)]
     public async Task A_damaged_record_is_counted_when_the_member_reopens_and_its_id_still_reads_back()
     {

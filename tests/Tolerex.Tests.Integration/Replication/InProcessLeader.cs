@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Placement;
@@ -27,14 +28,15 @@ internal sealed class InProcessLeader : IAsyncDisposable
         _caDirectory = Path.Combine(_data, "ca");
         var wrapped = Microsoft.Extensions.Options.Options.Create(options);
         Registry = new MemberRegistry(wrapped, NodeTls.Load(new TlsOptions { DevCaDirectory = _caDirectory }, PeerIdentity.Leader), NullLogger<MemberRegistry>.Instance);
-        (Log, Index) = OpenIndex();
+        // A test helper built in a field initializer: starting the group of one takes milliseconds.
+        (Group, Index) = OpenIndexAsync(new IndexMap()).GetAwaiter().GetResult();
         Coordinator = new ReplicationCoordinator(Registry, new ReplicaPlacement(Registry, new LeastLoadedBalancer()), Index,
             new VersionClock(), wrapped, NullLogger<ReplicationCoordinator>.Instance);
     }
 
     public LeaderOptions Options { get; }
     public MemberRegistry Registry { get; }
-    public IndexLog Log { get; private set; }
+    public SoloGroup Group { get; private set; }
     public MessageIndex Index { get; private set; }
     public ReplicationCoordinator Coordinator { get; }
 
@@ -69,20 +71,18 @@ internal sealed class InProcessLeader : IAsyncDisposable
     /// <summary>The index as a restarted leader would recover it from disk.</summary>
     public async Task<IndexMap> RecoverIndexAsync()
     {
-        await Log.DisposeAsync();
+        await Group.DisposeAsync();
         var map = new IndexMap();
-        Log = new IndexLog(map, Registry, Microsoft.Extensions.Options.Options.Create(Options), NullLogger<IndexLog>.Instance);
-        Log.Open();
+        (Group, _) = await OpenIndexAsync(map);
         return map;
     }
 
-    private (IndexLog, MessageIndex) OpenIndex()
+    private async Task<(SoloGroup, MessageIndex)> OpenIndexAsync(IndexMap map)
     {
         var wrapped = Microsoft.Extensions.Options.Options.Create(Options);
-        var map = new IndexMap();
-        var log = new IndexLog(map, Registry, wrapped, NullLogger<IndexLog>.Instance);
-        log.Open();
-        return (log, new MessageIndex(map, log, wrapped, NullLogger<MessageIndex>.Instance));
+        var machine = new IndexStateMachine(map, Registry, wrapped, NullLogger<IndexStateMachine>.Instance);
+        var group = await SoloGroup.StartAsync(machine, Options);
+        return (group, new MessageIndex(map, group.Journal, machine, wrapped, NullLogger<MessageIndex>.Instance));
     }
 
     public async ValueTask DisposeAsync()
@@ -90,7 +90,7 @@ internal sealed class InProcessLeader : IAsyncDisposable
         foreach (var m in _members)
             await m.DisposeAsync();
         await Coordinator.DisposeAsync();
-        await Log.DisposeAsync();
+        await Group.DisposeAsync();
         Registry.Dispose();
         Directory.Delete(_data, recursive: true);
     }
