@@ -60,6 +60,7 @@ internal static class LeaderHost
         // The index is recovered by the consensus node as the host starts, before the listeners serve (Leadership).
         var index = app.Services.GetRequiredService<MessageIndex>();
         var registry = app.Services.GetRequiredService<MemberRegistry>();
+        app.Lifetime.ApplicationStarted.Register(registry.RestartSilenceClocks);
         registry.CameUp += app.Services.GetRequiredService<ReplicationCoordinator>().Connect;
         registry.CameUp += app.Services.GetRequiredService<MemberReconciler>().CameUp;
         var repair = app.Services.GetRequiredService<RepairService>();

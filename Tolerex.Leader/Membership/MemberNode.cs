@@ -103,6 +103,13 @@ internal sealed class MemberNode(int number, string address, string identity, Gr
         return wasDown;
     }
 
+    /// <summary>Counts the silence of a member that is down from now on (the leader could not hear it before).</summary>
+    public void RestartSilenceClock()
+    {
+        if (!_alive)
+            Volatile.Write(ref _lastHeartbeatTicks, Environment.TickCount64);
+    }
+
     /// <summary>Marks the member down; returns true when it was up.</summary>
     public bool MarkDown()
     {

@@ -164,6 +164,17 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     }
 
     /// <summary>Marks a member down at once (its heartbeats stopped, or a call to it found it unreachable).</summary>
+    /// <summary>
+    /// Members known from the index but not heard from count as silent only from now: called when the leader's
+    /// listeners open, since before that no member could reach it. Otherwise a restart that took longer than
+    /// ReplaceAfter would have repair move the copies of members that are about to register.
+    /// </summary>
+    public void RestartSilenceClocks()
+    {
+        foreach (var member in All)
+            member.RestartSilenceClock();
+    }
+
     public void MarkDown(MemberNode member, string reason)
     {
         if (!member.MarkDown())

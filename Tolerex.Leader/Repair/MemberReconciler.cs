@@ -24,6 +24,7 @@ internal sealed partial class MemberReconciler(
     ILogger<MemberReconciler> logger)
 {
     private const int ListChunk = 8192;
+    private static readonly TimeSpan MaxRetryPause = TimeSpan.FromSeconds(30);
     private readonly LeaderOptions _options = leaderOptions.Value;
     private readonly ConcurrentDictionary<MemberNode, Task> _running = new();
 
@@ -45,7 +46,29 @@ internal sealed partial class MemberReconciler(
     /// <summary>Completes when no reconciliation of <paramref name="member"/> is running.</summary>
     internal Task Idle(MemberNode member) => _running.TryGetValue(member, out var task) ? task : Task.CompletedTask;
 
+    /// <summary>
+    /// Reconciles until it succeeds or the member goes down (it is reconciled again when it comes back): a list or
+    /// reclaim call that fails while the member stays up (a timeout on a busy machine) is tried again after a
+    /// growing pause, since no further come-up would trigger it.
+    /// </summary>
     private async Task ReconcileAsync(MemberNode member)
+    {
+        try
+        {
+            for (var pause = TimeSpan.FromSeconds(1); !await TryReconcileAsync(member) && member.Alive; pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, MaxRetryPause.Ticks)))
+            {
+                LogRetrying(logger, member.Address, pause.TotalSeconds);
+                await Task.Delay(pause);
+            }
+        }
+        finally
+        {
+            _running.TryRemove(member, out _);
+        }
+    }
+
+    /// <summary>One reconciliation; false when a call to the member failed before it was done.</summary>
+    private async Task<bool> TryReconcileAsync(MemberNode member)
     {
         try
         {
@@ -78,15 +101,16 @@ internal sealed partial class MemberReconciler(
                                 Interlocked.Increment(ref reclaimed);
                                 break;
                             case null:
-                                await gone.CancelAsync(); // the member went away again; it is reconciled when it comes back
+                                await gone.CancelAsync(); // the call failed: tried again while the member is up, else when it comes back
                                 break;
                         }
                     });
             }
             catch (OperationCanceledException)
             {
+                LeaderMetrics.Reclaimed(reclaimed);
                 LogInterrupted(logger, member.Address, reclaimed);
-                return;
+                return false;
             }
 
             // Ids the index places here that the member does not hold at all (it lost them, or missed them).
@@ -103,14 +127,12 @@ internal sealed partial class MemberReconciler(
             if (refills > 0)
                 repair.Wake();
             LogReconciled(logger, member.Address, held.Count, reclaimed, refills);
+            return true;
         }
         catch (RpcException e)
         {
             LogListFailed(logger, member.Address, e.StatusCode, e.Status.Detail);
-        }
-        finally
-        {
-            _running.TryRemove(member, out _);
+            return false;
         }
     }
 
@@ -131,11 +153,14 @@ internal sealed partial class MemberReconciler(
     [LoggerMessage(Level = LogLevel.Information, Message = "Reconciled {Member}: {Held} copies held, {Reclaimed} the index does not name there reclaimed, {Refills} to refill")]
     private static partial void LogReconciled(ILogger logger, string member, int held, int reclaimed, int refills);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciling {Member}: listing its copies failed: {Status} {Detail}; trying again when it next comes up")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciling {Member}: listing its copies failed: {Status} {Detail}")]
     private static partial void LogListFailed(ILogger logger, string member, StatusCode status, string detail);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciling {Member} stopped after {Reclaimed} reclaimed copies: it went away again")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reconciling {Member} stopped after {Reclaimed} reclaimed copies: a call to it failed")]
     private static partial void LogInterrupted(ILogger logger, string member, int reclaimed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Reconciling {Member} again in {Seconds} s (it is still up)")]
+    private static partial void LogRetrying(ILogger logger, string member, double seconds);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "{Member} came up while its reconciliation was still running")]
     private static partial void LogAlreadyReconciling(ILogger logger, string member);
