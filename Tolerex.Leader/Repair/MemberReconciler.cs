@@ -72,6 +72,9 @@ internal sealed partial class MemberReconciler(
     {
         try
         {
+            // Writes numbered after this reach the member themselves (or are settled by their own failure):
+            // refilling them from what the list showed would copy them a second time.
+            var listedAfter = index.MaxVersion;
             var held = await ListAsync(member);
             var reclaimed = 0;
             var refills = 0;
@@ -82,7 +85,7 @@ internal sealed partial class MemberReconciler(
                 {
                     unnamed.Add((id, version));
                 }
-                else if (version < entry.Version && !index.Writing(id))
+                else if (version < entry.Version && entry.Version <= listedAfter && !index.Writing(id))
                 {
                     repair.Refill(id, member); // it missed the newest write
                     refills++;
@@ -116,7 +119,7 @@ internal sealed partial class MemberReconciler(
             // Ids the index places here that the member does not hold at all (it lost them, or missed them).
             foreach (var (id, entry) in index.Entries)
             {
-                if (!held.ContainsKey(id) && entry.Replicas.Contains(member) && !index.Writing(id))
+                if (!held.ContainsKey(id) && entry.Replicas.Contains(member) && entry.Version <= listedAfter && !index.Writing(id))
                 {
                     repair.Refill(id, member);
                     refills++;
