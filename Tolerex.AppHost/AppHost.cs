@@ -11,20 +11,37 @@ var traceSampling = builder.AddParameter("traceSampling", cluster.TraceSampling)
 var members = Enumerable.Range(1, cluster.Members).Select(i => new PeerIdentity(NodeRole.Member, $"member{i}")).ToList();
 var certificates = ClusterCertificates.Create(cluster.CertificateRoot, [PeerIdentity.Leader, .. members, new PeerIdentity(NodeRole.Client, "client")]);
 
-// HaToKuSe on localhost:6666 (telnet/nc), gRPC (mutual TLS) for members, HTTP for health and metrics.
-var leader = builder.AddProject<Projects.Tolerex_Leader>("leader")
-    .WithEndpoint(name: "hatokuse", port: 6666, scheme: "tcp", env: "Tolerex__Leader__TcpPort")
-    .WithEndpoint(name: "grpc", scheme: "https", env: "Tolerex__Leader__GrpcPort")
-    .WithEndpoint("grpc", e => e.Transport = "http2")
-    .WithHttpEndpoint(name: "metrics", env: "Tolerex__Leader__MetricsPort")
-    .WithHttpHealthCheck("/health", endpointName: "metrics")
-    .WithEnvironment("Tolerex__Leader__DataDir", Path.Combine(cluster.DataRoot, "leader"))
-    .WithEnvironment("Tolerex__Leader__Tolerance", tolerance)
-    .WithEnvironment("Tolerex__Leader__Balancer", balancer)
-    .WithEnvironment("Tolerex__Leader__Tls", clientTls)
-    .WithIdentity(certificates, PeerIdentity.Leader);
+// HaToKuSe on localhost:6666 (telnet/nc), gRPC (mutual TLS) for members and the other leader nodes, HTTP for
+// health and metrics. A group of 3 or 5 (parameter leaders) is leader1… on 6666, 6667…: any node serves clients.
+var leaders = Enumerable.Range(1, cluster.Leaders).Select(i => cluster.Leaders == 1 ? "leader" : $"leader{i}").Select((name, i) =>
+    builder.AddProject<Projects.Tolerex_Leader>(name)
+        .WithEndpoint(name: "hatokuse", port: 6666 + i, scheme: "tcp", env: "Tolerex__Leader__TcpPort")
+        // Not proxied: each node finds itself in the peer list by the port it listens on.
+        .WithEndpoint(name: "grpc", scheme: "https", env: "Tolerex__Leader__GrpcPort", isProxied: false)
+        .WithEndpoint("grpc", e => e.Transport = "http2")
+        .WithHttpEndpoint(name: "metrics", env: "Tolerex__Leader__MetricsPort")
+        .WithHttpHealthCheck("/health", endpointName: "metrics")
+        .WithEnvironment("Tolerex__Leader__Name", name)
+        .WithEnvironment("Tolerex__Leader__DataDir", Path.Combine(cluster.DataRoot, name))
+        .WithEnvironment("Tolerex__Leader__Tolerance", tolerance)
+        .WithEnvironment("Tolerex__Leader__Balancer", balancer)
+        .WithEnvironment("Tolerex__Leader__Tls", clientTls)
+        .WithIdentity(certificates, PeerIdentity.Leader)).ToList();
 
-List<IResourceBuilder<ProjectResource>> nodes = [leader];
+// Every leader node's gRPC address: the group's peers, and where members look for the current leader.
+var peers = new ReferenceExpressionBuilder();
+foreach (var node in leaders)
+{
+    if (!peers.IsEmpty)
+        peers.AppendLiteral(",");
+    peers.AppendFormatted(node.GetEndpoint("grpc").Property(EndpointProperty.HostAndPort));
+}
+
+var leaderAddresses = peers.Build();
+if (cluster.Leaders > 1)
+    leaders.ForEach(node => node.WithEnvironment("Tolerex__Leader__Peers", leaderAddresses));
+
+List<IResourceBuilder<ProjectResource>> nodes = [.. leaders];
 foreach (var identity in members)
 {
     // Members are not proxied: the address a member advertises is the one it listens on, and a killed
@@ -37,7 +54,7 @@ foreach (var identity in members)
         .WithEnvironment("Tolerex__Member__Name", identity.Name)
         .WithEnvironment("Tolerex__Member__Io", io)
         .WithEnvironment("Tolerex__Member__DataDir", Path.Combine(cluster.DataRoot, identity.Name))
-        .WithEnvironment("Tolerex__Member__Leader", leader.GetEndpoint("grpc"))
+        .WithEnvironment("Tolerex__Member__Leader", leaderAddresses)
         .WithIdentity(certificates, identity));
 }
 

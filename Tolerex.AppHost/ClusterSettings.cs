@@ -2,14 +2,15 @@ using System.Globalization;
 using Microsoft.Extensions.Configuration;
 
 /// <summary>
-/// The AppHost's parameters (<c>Parameters:members|tolerance|balancer|io|clientTls|traceSampling</c>, from appsettings.json,
+/// The AppHost's parameters (<c>Parameters:leaders|members|tolerance|balancer|io|clientTls|traceSampling</c>, from appsettings.json,
 /// <c>Parameters__tolerance=3</c> or <c>--Parameters:tolerance=3</c>) and where node data lives,
 /// validated before anything starts.
 /// </summary>
-internal sealed record ClusterSettings(int Members, int Tolerance, string Balancer, string Io, bool ClientTls, string TraceSampling, string DataRoot, string CertificateRoot)
+internal sealed record ClusterSettings(int Leaders, int Members, int Tolerance, string Balancer, string Io, bool ClientTls, string TraceSampling, string DataRoot, string CertificateRoot)
 {
     public static ClusterSettings From(IConfiguration configuration, string appHostDirectory)
     {
+        var leaders = int.Parse(OneOf(configuration, "leaders", "1", "1", "3", "5"), CultureInfo.InvariantCulture);
         var members = Number(configuration, "members", 3);
         var tolerance = Number(configuration, "tolerance", 2);
         var balancer = OneOf(configuration, "balancer", "least_loaded", "least_loaded", "p2c");
@@ -25,7 +26,7 @@ internal sealed record ClusterSettings(int Members, int Tolerance, string Balanc
         var certificateRoot = configuration["Tolerex:CertificateRoot"] is { Length: > 0 } certs
             ? Path.GetFullPath(certs)
             : Path.GetFullPath(Path.Combine(appHostDirectory, "..", ".certs"));
-        return new ClusterSettings(members, tolerance, balancer, io, clientTls, Ratio(configuration, "traceSampling", "1"), dataRoot, certificateRoot);
+        return new ClusterSettings(leaders, members, tolerance, balancer, io, clientTls, Ratio(configuration, "traceSampling", "1"), dataRoot, certificateRoot);
     }
 
     private static int Number(IConfiguration configuration, string name, int fallback)

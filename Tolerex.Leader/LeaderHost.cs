@@ -36,6 +36,7 @@ internal static class LeaderHost
         services.AddSingleton<ReplicationCoordinator>();
         services.AddSingleton<LeaderCommands>();
         services.AddSingleton<HaToKuSeCommands>();
+        services.AddSingleton<LeaderForwarder>();
         services.AddHostedService<HeartbeatMonitor>();
         services.AddSingleton<CopyRestorer>();
         services.AddSingleton<MemberReconciler>();
@@ -65,7 +66,10 @@ internal static class LeaderHost
         registry.CameUp += app.Services.GetRequiredService<MemberReconciler>().CameUp;
         var repair = app.Services.GetRequiredService<RepairService>();
         LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count, () => repair.UnderReplicated, () => repair.Running);
+        var leadership = app.Services.GetRequiredService<Leadership>();
+        LeaderMetrics.ObserveGroup(() => leadership.Term, () => leadership.Leading, () => leadership.LeaderName.Length > 0);
         app.MapDefaultEndpoints();
+        app.MapConsensus();
         app.MapGrpcService<RegistrationService>();
         return app;
     }

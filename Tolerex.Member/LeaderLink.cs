@@ -40,6 +40,7 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
         var registered = false;
         var interval = TimeSpan.FromSeconds(1);
         var failures = 0;
+        var hints = 0;
 
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -76,6 +77,7 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
                 if (failures > 0)
                     LogLeaderReachable(logger, leader, failures);
                 failures = 0;
+                hints = 0;
                 await Task.Delay(interval, stoppingToken);
             }
             catch (RpcException e) when (!stoppingToken.IsCancellationRequested)
@@ -85,11 +87,28 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
                     LogLeaderUnreachable(logger, leader, e.StatusCode, e.Status.Detail, failures);
                 if (addresses.Length > 1)
                 {
+                    registered = false;
+                    // A node that does not lead names the one that does, when it knows: go there at once (at most
+                    // once per node in a row, so two nodes that disagree for a moment do not bounce it to and fro).
+                    if (e.StatusCode == StatusCode.FailedPrecondition && hints < addresses.Length
+                        && IndexOf(addresses, e.Trailers.GetValue(RegistrationMetadata.LeaderHint)) is var hinted and >= 0 && hinted != current)
+                    {
+                        hints++;
+                        current = hinted;
+                        continue;
+                    }
+
                     // Another node may lead now: it gets a registration of its own, without waiting.
                     current = (current + 1) % addresses.Length;
-                    registered = false;
                     if (failures % addresses.Length != 0)
                         continue;
+                    // Every node refused: an election is under way (nodes up, none leading yet). Ask again soon.
+                    if (e.StatusCode == StatusCode.FailedPrecondition)
+                    {
+                        hints = 0;
+                        await Task.Delay(ElectionRetryDelay, stoppingToken);
+                        continue;
+                    }
                 }
 
                 await Task.Delay(RetryDelay((failures + addresses.Length - 1) / addresses.Length), stoppingToken);
@@ -99,6 +118,17 @@ internal sealed partial class LeaderLink(IOptions<MemberOptions> memberOptions, 
                 break;
             }
         }
+    }
+
+    /// <summary>Between rounds of a leader group whose nodes are up but none leads yet: about one election's time.</summary>
+    private static readonly TimeSpan ElectionRetryDelay = TimeSpan.FromMilliseconds(100);
+
+    private static int IndexOf(string[] addresses, string? address)
+    {
+        if (string.IsNullOrEmpty(address))
+            return -1;
+        var wanted = NodeChannels.Canonical(address);
+        return Array.FindIndex(addresses, a => NodeChannels.Canonical(a) == wanted);
     }
 
     private TimeSpan RetryDelay(int failures)

@@ -78,6 +78,9 @@ internal sealed partial class LeaderCommands(
     {
         using var activity = LeaderTelemetry.Source.StartActivity("GET");
         activity?.SetTag("tolerex.id", id);
+        // A node cut off from its group may have been replaced by a new leader that acknowledged newer writes.
+        if (!await leadership.CanReadAsync())
+            return ReadResult.NoLeader;
         return await replication.GetAsync(id);
     }
 

@@ -16,6 +16,7 @@ internal static class LeaderConfiguration
             ("LEADER_GRPC_PORT", "GrpcPort"),
             ("LEADER_TCP_PORT", "TcpPort"),
             ("LEADER_METRICS_PORT", "MetricsPort"),
+            ("LEADER_PEERS", "Peers"),
             ("TOLEREX_PASSWORD", "Password"),
         ],
         [("data-dir", "DataDir"), ("durability", "Durability")]);

@@ -25,6 +25,17 @@ internal sealed class LeaderOptions
     [Required(ErrorMessage = "is required")]
     [RegularExpression("^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", ErrorMessage = "must be 1-64 letters, digits, '.', '_' or '-'")]
     public string Name { get; set; } = "leader";
+    /// <summary>
+    /// The gRPC addresses (<c>host:port</c>) of every node of the leader group, this one included, comma-separated.
+    /// Empty: this node is a group of one.
+    /// </summary>
+    public string Peers { get; set; } = "";
+    /// <summary>A follower that hears nothing from the group's leader for a random time between this and twice this starts an election.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")]
+    public TimeSpan ElectionTimeout { get; set; } = TimeSpan.FromMilliseconds(300);
+    /// <summary>How long a connection to a node that does not lead waits for the group to have a leader before <c>ERROR: no leader</c>.</summary>
+    [PositiveDuration]
+    public TimeSpan NoLeaderTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     [Range(0, 65535)]
     public int TcpPort { get; set; } = 6666;
@@ -130,6 +141,9 @@ internal sealed class LeaderOptions
     [Range(4096, long.MaxValue)]
     public long CheckpointBytes { get; set; } = 64L * 1024 * 1024;
 
+    /// <summary>The addresses in <see cref="Peers"/>, in order.</summary>
+    public string[] PeerAddresses => Peers.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
     /// <summary>gRPC messages must carry the largest payload a line can hold, plus framing.</summary>
     public int MaxGrpcMessageBytes => MaxLineBytes + 64 * 1024;
 }
@@ -146,6 +160,14 @@ internal sealed class LeaderOptionsRelations : IValidateOptions<LeaderOptions>
             return ValidateOptionsResult.Fail("TcpListenAddress: must be localhost or an IP address");
         if (options.MemberTimeout <= options.HeartbeatInterval)
             return ValidateOptionsResult.Fail($"MemberTimeout: must be longer than HeartbeatInterval ({options.HeartbeatInterval})");
+        try
+        {
+            Consensus.LeaderGroup.From(options);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException)
+        {
+            return ValidateOptionsResult.Fail($"Peers: must be the host:port gRPC addresses of every leader node, this one included, comma-separated: {e.Message}");
+        }
 
         return ValidateOptionsResult.Success;
     }

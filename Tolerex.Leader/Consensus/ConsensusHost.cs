@@ -1,44 +1,94 @@
 using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.Http;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using DotNext.Net.Http;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
+using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Leader.Consensus;
 
 /// <summary>
 /// The leader's index as a Raft group (DotNext): the consensus log (a write-ahead log under the data directory's
-/// <c>wal</c>) with <see cref="IndexStateMachine"/> on top, committed through <see cref="IndexJournal"/>. A leader
-/// is a group of one: it leads at once, and a commit is its own flush.
+/// <c>wal</c>) with <see cref="IndexStateMachine"/> on top, committed through <see cref="IndexJournal"/>. The
+/// group's nodes (<see cref="LeaderGroup"/>) talk over HTTP/2 on their gRPC port, with the same mutual TLS as
+/// members, and only leader identities may. A leader on its own is a group of one: it leads at once, and a
+/// commit is its own flush.
 /// </summary>
 internal static class ConsensusHost
 {
+    private const string ClientName = "tolerex-consensus";
+
     public static IServiceCollection AddConsensus(this IServiceCollection services, IConfiguration configuration)
     {
         services.AddSingleton<IndexStateMachine>();
         services.AddSingleton<IStateMachine>(sp => sp.GetRequiredService<IndexStateMachine>());
         services.AddSingleton<IPersistentState>(OpenLog);
         services.AddSingleton<DotNext.IO.Log.IAuditTrail<IRaftLogEntry>>(sp => sp.GetRequiredService<IPersistentState>());
-        // Both run when the node is created, once configuration is complete and checked. The group's only node is
-        // named by its gRPC address; a group of one never sends anything to it.
-        services.UseInMemoryConfigurationStorage(peers => peers.Add(new UriEndPoint(SelfOf(configuration))));
+        // Both run when the node is created, once configuration is complete and checked.
+        services.UseInMemoryConfigurationStorage(peers =>
+        {
+            foreach (var peer in GroupOf(configuration).Peers)
+                peers.Add(new UriEndPoint(peer));
+        });
         services.ConfigureLocalNode(node =>
         {
-            node.PublicEndPoint = SelfOf(configuration);
-            node.ColdStart = false; // the group is the configured node, not grown at run time
-            node.Metadata[NodeMetadata.Name] = OptionsOf(configuration).Name;
+            var options = OptionsOf(configuration);
+            var self = GroupOf(configuration).Self;
+            node.PublicEndPoint = self;
+            node.ColdStart = false; // the group is the configured peers, not grown at run time
+            node.LowerElectionTimeout = (int)options.ElectionTimeout.TotalMilliseconds;
+            node.UpperElectionTimeout = 2 * node.LowerElectionTimeout;
+            // Reads are served under the leader's lease (see Leadership.CanReadAsync).
+            node.IsLeaderLeaseEnabled = true;
+            node.ClientHandlerName = ClientName;
+            node.ProtocolVersion = HttpProtocolVersion.Http2; // the gRPC port speaks HTTP/2 only
+            node.ProtocolVersionPolicy = HttpVersionPolicy.RequestVersionExact;
+            node.Metadata[NodeMetadata.Name] = options.Name;
+            node.Metadata[NodeMetadata.HaToKuSe] = $"{self.Host}:{options.TcpPort}";
         });
+#pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is experimental in Microsoft.Extensions.Http.Resilience
+        services.AddHttpClient(ClientName)
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
+            {
+                // The same mutual TLS as every node link; only a leader identity is accepted as a peer of the group.
+                SslOptions = NodeChannels.ClientOptions(sp.GetRequiredService<NodeTls>(), peer => peer.Role == NodeRole.Leader),
+                ConnectTimeout = sp.GetRequiredService<IOptions<LeaderOptions>>().Value.ConnectTimeout,
+                EnableMultipleHttp2Connections = true,
+            })
+            // Raft has its own timeouts and retries: the defaults' retries would resend votes and entries late, and
+            // their circuit breaker (one per client, not per peer) would cut the live peers off with a dead one.
+            .RemoveAllResilienceHandlers();
+#pragma warning restore EXTEXP0001
         services.AddSingleton<IndexJournal>();
         services.AddSingleton<Leadership>();
         services.AddHostedService(sp => sp.GetRequiredService<Leadership>());
         return services;
     }
 
+    /// <summary>The group's endpoint on the gRPC port, for leader identities only (members and clients get 403).</summary>
+    public static WebApplication MapConsensus(this WebApplication app)
+    {
+        var path = new PathString(LeaderGroup.Path);
+        app.Use(async (context, next) =>
+        {
+            if (context.Request.Path.StartsWithSegments(path) && PeerIdentity.From(context.Connection.ClientCertificate)?.Role != NodeRole.Leader)
+            {
+                context.Response.StatusCode = StatusCodes.Status403Forbidden;
+                return;
+            }
+
+            await next(context);
+        });
+        app.UseConsensusProtocolHandler();
+        return app;
+    }
+
     private static LeaderOptions OptionsOf(IConfiguration configuration) =>
         configuration.GetSection(LeaderOptions.Section).Get<LeaderOptions>() ?? new LeaderOptions();
 
-    private static Uri SelfOf(IConfiguration configuration) => new($"https://localhost:{OptionsOf(configuration).GrpcPort}/");
+    private static LeaderGroup GroupOf(IConfiguration configuration) => LeaderGroup.From(OptionsOf(configuration));
 
     /// <summary>The state machine loads its snapshot first: the log starts after it.</summary>
     private static WriteAheadLog OpenLog(IServiceProvider services)
@@ -61,4 +111,6 @@ internal static class ConsensusHost
 internal static class NodeMetadata
 {
     public const string Name = "tolerex-name";
+    /// <summary>host:port of the node's HaToKuSe listener, where the other nodes forward their clients while it leads.</summary>
+    public const string HaToKuSe = "tolerex-hatokuse";
 }

@@ -119,6 +119,7 @@ internal sealed partial class IndexStateMachine
     private IEnumerable<LogRecord> Contents(long index, long term)
     {
         yield return new LogRecord(HeaderKind, index, term, ReadOnlyMemory<byte>.Empty);
+        yield return IndexRecords.FloorOf(map.MaxVersion);
         foreach (var m in registry.All)
         {
             yield return IndexRecords.MemberOf(m.Number, m.Address, m.Identity);

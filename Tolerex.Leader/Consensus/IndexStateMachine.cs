@@ -91,6 +91,9 @@ internal sealed partial class IndexStateMachine(IndexMap map, MemberRegistry reg
                 return true;
             case IndexRecords.Delete:
                 return map.Remove(record.Key, record.Version);
+            case IndexRecords.Floor:
+                map.RaiseVersionFloor(record.Version);
+                return true;
             case IndexRecords.Member when IndexRecords.TryReadMember(record.Payload.Span, out var identity, out var address):
                 if (!registry.TryGet((int)record.Key, out var known))
                     registry.Restore((int)record.Key, address, identity);

@@ -53,9 +53,18 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
             case CommandKind.Get:
                 var read = await commands.GetAsync(command.Id);
                 if (read.Status == ReadStatus.Found)
+                {
                     HaToKuSeWriter.WriteValue(output, read.Payload!.Span);
+                }
                 else
-                    HaToKuSeWriter.Write(output, read.Status == ReadStatus.NotFound ? HaToKuSeText.NotFound : HaToKuSeText.RetrieveFailed);
+                {
+                    HaToKuSeWriter.Write(output, read.Status switch
+                    {
+                        ReadStatus.NotFound => HaToKuSeText.NotFound,
+                        ReadStatus.NoLeader => HaToKuSeText.NoLeader,
+                        _ => HaToKuSeText.RetrieveFailed,
+                    });
+                }
                 outcome = read.Status switch { ReadStatus.Found => "ok", ReadStatus.NotFound => "not_found", _ => "error" };
                 break;
             case CommandKind.Del:

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Net.Sockets;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
@@ -15,6 +16,7 @@ namespace Tolerex.Leader.Frontends;
 /// </summary>
 internal sealed partial class HaToKuSeConnectionHandler(
     HaToKuSeCommands executor,
+    LeaderForwarder forwarder,
     IOptions<LeaderOptions> leaderOptions,
     ILogger<HaToKuSeConnectionHandler> logger) : ConnectionHandler
 {
@@ -43,6 +45,10 @@ internal sealed partial class HaToKuSeConnectionHandler(
             }
 
             LeaderMetrics.Connections.Add(1);
+            // Another node leads the group (or none does yet): the client talks to it through this node.
+            if (forwarder.ShouldForward && await forwarder.ForwardAsync(connection))
+                return;
+
             if (session.Prompt)
             {
                 HaToKuSeWriter.Write(output, HaToKuSeText.Banner);
@@ -90,9 +96,16 @@ internal sealed partial class HaToKuSeConnectionHandler(
                 // The peer is gone; a final line without its LF is not a command and is dropped.
                 if (result.IsCompleted || result.IsCanceled)
                     break;
+
+                // This node stopped leading the group: once its replies are out the connection closes, and the
+                // client's next connection is passed to the new leader (a Redis Sentinel failover disconnects
+                // clients the same way).
+                if (forwarder.ShouldForward)
+                    break;
             }
         }
-        catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException)
+        catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException or SocketException
+            or System.Security.Authentication.AuthenticationException)
         {
             // The client went away mid-command; nothing to answer.
         }

@@ -29,8 +29,11 @@ internal sealed class IndexMap
     /// <summary>Highest id ever indexed (0 when empty); bulk SETs allocate fresh ids above it.</summary>
     public long MaxId => Volatile.Read(ref _maxId);
 
-    /// <summary>Highest version ever indexed: a restarted leader's versions continue above it.</summary>
+    /// <summary>Highest version ever indexed or reserved (<see cref="RaiseVersionFloor"/>): a new leader's versions continue above it.</summary>
     public long MaxVersion => Volatile.Read(ref _maxVersion);
+
+    /// <summary>A leader reserved every version below <paramref name="floor"/>: later leaders number above it.</summary>
+    public void RaiseVersionFloor(long floor) => Atomic.Max(ref _maxVersion, floor);
 
     public bool TryGet(long id, out IndexEntry entry) => _entries.TryGetValue(id, out entry);
 

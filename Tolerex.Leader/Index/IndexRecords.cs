@@ -14,6 +14,8 @@ namespace Tolerex.Leader.Index;
 /// <item>replicas: key = id, version = version, payload = member numbers: the id's copies moved (repair), which
 /// counts only while the id is still indexed at exactly that version;</item>
 /// <item>decommissioned: key = member number: the member's copies are to be moved off it, and it gets no new ones.</item>
+/// <item>floor: version = a version no leader has handed out or will: the leader that committed it numbers
+/// writes only below it, and every later leader numbers above it.</item>
 /// </list>
 /// </summary>
 internal static class IndexRecords
@@ -23,6 +25,7 @@ internal static class IndexRecords
     public const byte Member = 3;
     public const byte Replicas = 4;
     public const byte Decommissioned = 5;
+    public const byte Floor = 6;
 
     public static readonly RecordFormat Format = new((byte)'T', (byte)'I');
 
@@ -37,6 +40,8 @@ internal static class IndexRecords
     public static LogRecord DeleteOf(long id, long version) => new(Delete, id, version, ReadOnlyMemory<byte>.Empty);
 
     public static LogRecord ReplicasOf(long id, long version, MemberNode[] replicas) => PutOf(id, version, replicas) with { Kind = Replicas };
+
+    public static LogRecord FloorOf(long version) => new(Floor, 0, version, ReadOnlyMemory<byte>.Empty);
 
     public static LogRecord DecommissionedOf(int number) => new(Decommissioned, number, 0, ReadOnlyMemory<byte>.Empty);
 

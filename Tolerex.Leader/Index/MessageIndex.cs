@@ -88,6 +88,9 @@ internal sealed partial class MessageIndex(IndexMap map, IndexJournal journal, I
     /// <summary>Durably marks <paramref name="member"/> as leaving: repair moves its copies off it and placement skips it.</summary>
     public Task DecommissionAsync(MemberNode member) => journal.Append(IndexRecords.DecommissionedOf(member.Number), apply: true).Done;
 
+    /// <summary>Durably reserves every version below <paramref name="floor"/> for this leader: a later leader starts above it.</summary>
+    public Task ReserveVersionsAsync(long floor) => journal.Append(IndexRecords.FloorOf(floor), apply: true).Done;
+
     /// <summary>Records that <paramref name="member"/> exists (with its identity), so index records may name it.</summary>
     public Task RecordMemberAsync(MemberNode member) =>
         journal.Append(IndexRecords.MemberOf(member.Number, member.Address, member.Identity), apply: false).Done;

@@ -146,9 +146,10 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     /// <summary>A member came up (registered, or heartbeated after being down), with a fresh channel.</summary>
     public event Action<MemberNode>? CameUp;
 
-    private void Revive(MemberNode member)
+    private void Revive(MemberNode member, bool freshChannel = true)
     {
-        member.Reconnect(CreateChannel(member.Address, member.Identity));
+        if (freshChannel)
+            member.Reconnect(CreateChannel(member.Address, member.Identity));
         Rebuild();
         CameUp?.Invoke(member);
     }
@@ -163,11 +164,10 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
             MarkDown(member, $"{operation} failed: {detail}");
     }
 
-    /// <summary>Marks a member down at once (its heartbeats stopped, or a call to it found it unreachable).</summary>
     /// <summary>
-    /// Members known from the index but not heard from count as silent only from now: called when the leader's
-    /// listeners open, since before that no member could reach it. Otherwise a restart that took longer than
-    /// ReplaceAfter would have repair move the copies of members that are about to register.
+    /// Members not heard from count as silent only from now: called when the leader's listeners open and when
+    /// this node becomes the group's leader, since before that no member could reach it. Otherwise repair would
+    /// move the copies of members that are about to register.
     /// </summary>
     public void RestartSilenceClocks()
     {
@@ -175,6 +175,46 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
             member.RestartSilenceClock();
     }
 
+    /// <summary>
+    /// Asks every known member that is not up here whether it is (a reply over the member's own mutual TLS is
+    /// proof), within <paramref name="timeout"/>. A node that just became the group's leader does this: members
+    /// heartbeat only to the leader they know and would count as down here until their next heartbeat found
+    /// the old one gone, so every SET would fail meanwhile. Those that answer are up at once; their next
+    /// heartbeat is answered "unknown" and they register.
+    /// </summary>
+    public Task ProbeAsync(TimeSpan timeout) =>
+        Task.WhenAll(All.Where(m => !m.Alive && !m.Decommissioned && m.Identity.Length > 0).Select(async member =>
+        {
+            if (!await AnswersAsync(member, timeout))
+                return; // down, or slow: its registration brings it back
+            if (member.Touch())
+            {
+                LogProbed(logger, member.Address);
+                Revive(member, freshChannel: false); // the channel just answered
+            }
+        }));
+
+    /// <summary>
+    /// Calls every known member once and ignores the answers: a node of the leader group that does not lead keeps
+    /// its connections to members open (and their code paths warm), so that taking over costs no handshakes.
+    /// </summary>
+    public Task WarmAsync(TimeSpan timeout) =>
+        Task.WhenAll(All.Where(m => !m.Decommissioned && m.Identity.Length > 0).Select(m => AnswersAsync(m, timeout)));
+
+    private static async Task<bool> AnswersAsync(MemberNode member, TimeSpan timeout)
+    {
+        try
+        {
+            await member.Client.RetrieveAsync(new RetrieveRequest { Id = 0 }, deadline: DateTime.UtcNow + timeout);
+            return true;
+        }
+        catch (RpcException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Marks a member down at once (its heartbeats stopped, or a call to it found it unreachable).</summary>
     public void MarkDown(MemberNode member, string reason)
     {
         if (!member.MarkDown())
@@ -221,6 +261,9 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
         foreach (var member in _members.Values)
             member.Channel.Dispose();
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Member {Address} answered the new leader: up")]
+    private static partial void LogProbed(ILogger logger, string address);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "New member registered: {Address} ({Name}) as member #{Number}")]
     private static partial void LogRegistered(ILogger logger, string address, string name, int number);

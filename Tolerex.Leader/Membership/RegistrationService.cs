@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Replication;
 using Tolerex.Protocol.V1;
@@ -13,11 +14,23 @@ namespace Tolerex.Leader.Membership;
 /// (<see cref="RequireRoleInterceptor"/>); each address is bound to the member identity that first
 /// registered it, durably, so one member cannot register or heartbeat as another.
 /// </summary>
-internal sealed class RegistrationService(MemberRegistry registry, MessageIndex index, VersionClock clock, IOptions<LeaderOptions> options)
+internal sealed class RegistrationService(MemberRegistry registry, MessageIndex index, VersionClock clock, Leadership leadership, IOptions<LeaderOptions> options)
     : Registration.RegistrationBase
 {
+    /// <summary>Members register with and heartbeat to the group's leader only; another node sends them on (a member tries its next leader address).</summary>
+    private void RequireLeading()
+    {
+        if (leadership.Leading)
+            return;
+        var trailers = new Metadata();
+        if (leadership.LeaderGrpc is { } leader)
+            trailers.Add(RegistrationMetadata.LeaderHint, leader);
+        throw new RpcException(new Status(StatusCode.FailedPrecondition, $"{options.Value.Name} does not lead the leader group (leader: {leadership.LeaderName})"), trailers);
+    }
+
     public override async Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
+        RequireLeading();
         if (string.IsNullOrWhiteSpace(request.Address))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "address is required"));
         var caller = Caller(context);
@@ -55,8 +68,11 @@ internal sealed class RegistrationService(MemberRegistry registry, MessageIndex 
         return new RegisterReply { HeartbeatIntervalMs = (long)options.Value.HeartbeatInterval.TotalMilliseconds };
     }
 
-    public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context) =>
-        Task.FromResult(new HeartbeatReply { Known = registry.Heartbeat(request.Address, Caller(context), request.Load) });
+    public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
+    {
+        RequireLeading();
+        return Task.FromResult(new HeartbeatReply { Known = registry.Heartbeat(request.Address, Caller(context), request.Load) });
+    }
 
     private static string Caller(ServerCallContext context) =>
         context.Caller() is { Role: NodeRole.Member } peer ? peer.Name : throw PeerAuthorization.Denied("only member identities may register or heartbeat");

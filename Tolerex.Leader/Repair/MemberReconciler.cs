@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
+using Tolerex.Leader.Replication;
 using Tolerex.Leader.Telemetry;
 using Tolerex.Protocol.V1;
 
@@ -20,6 +21,7 @@ internal sealed partial class MemberReconciler(
     MessageIndex index,
     CopyRestorer restorer,
     RepairService repair,
+    VersionClock clock,
     IOptions<LeaderOptions> leaderOptions,
     ILogger<MemberReconciler> logger)
 {
@@ -74,7 +76,7 @@ internal sealed partial class MemberReconciler(
         {
             // Writes numbered after this reach the member themselves (or are settled by their own failure):
             // refilling them from what the list showed would copy them a second time.
-            var listedAfter = index.MaxVersion;
+            var listedAfter = clock.Last;
             var held = await ListAsync(member);
             var reclaimed = 0;
             var refills = 0;

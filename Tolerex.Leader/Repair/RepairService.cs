@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Threading.RateLimiting;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Telemetry;
@@ -20,6 +21,7 @@ internal sealed partial class RepairService(
     MessageIndex index,
     MemberRegistry registry,
     CopyRestorer restorer,
+    Leadership leadership,
     IOptions<LeaderOptions> leaderOptions,
     ILogger<RepairService> logger) : BackgroundService
 {
@@ -94,7 +96,8 @@ internal sealed partial class RepairService(
             try
             {
                 await _wake.WaitAsync(_options.RepairInterval, stoppingToken);
-                await PassAsync(limiter, stoppingToken);
+                if (leadership.Leading) // only the group's leader knows which members are alive
+                    await PassAsync(limiter, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {

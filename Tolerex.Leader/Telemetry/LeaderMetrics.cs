@@ -100,6 +100,27 @@ internal static class LeaderMetrics
             IndexEntryRecords.Record(records);
     }
 
+    private static long _leaderChanges;
+    private static long _leaderships;
+
+    /// <summary>This node saw the group's leader change (to another node, or to none while an election runs).</summary>
+    public static void LeaderChanged() => Interlocked.Increment(ref _leaderChanges);
+
+    /// <summary>This node became the group's leader and caught up.</summary>
+    public static void BecameLeader() => Interlocked.Increment(ref _leaderships);
+
+    /// <summary>The leader group as this node sees it, read at collection time.</summary>
+    public static void ObserveGroup(Func<long> term, Func<bool> leading, Func<bool> hasLeader)
+    {
+        Meter.CreateObservableGauge("tolerex.leader.group.term", term, "{term}", "The leader group's current Raft term as this node knows it");
+        Meter.CreateObservableGauge("tolerex.leader.group.is_leader", () => leading() ? 1 : 0, "{node}", "1 while this node leads the group (and has caught up)");
+        Meter.CreateObservableGauge("tolerex.leader.group.has_leader", () => hasLeader() ? 1 : 0, "{node}", "1 while this node knows a leader of the group");
+        Meter.CreateObservableCounter("tolerex.leader.group.leader_changes", () => Volatile.Read(ref _leaderChanges), "{change}",
+            "Changes of the group's leader seen by this node (to another node, or to none while an election runs)");
+        Meter.CreateObservableCounter("tolerex.leader.group.leaderships", () => Volatile.Read(ref _leaderships), "{election}",
+            "Elections this node won (each time it began to lead)");
+    }
+
     /// <summary>Gauges read from the leader's state at collection time.</summary>
     public static void Observe(Func<int> membersAlive, Func<int> membersKnown, Func<int> indexedIds, Func<int> underReplicated, Func<bool> repairing)
     {

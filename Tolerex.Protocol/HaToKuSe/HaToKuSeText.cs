@@ -49,6 +49,7 @@ public static class HaToKuSeText
     public static ReadOnlySpan<byte> TooManyConnections => "ERROR: too many connections\r\n"u8;
     public static ReadOnlySpan<byte> DeleteFailed => "ERROR: delete failed\r\n"u8;
     public static ReadOnlySpan<byte> LineTimeout => "ERROR: line timeout\r\n"u8;
+    public static ReadOnlySpan<byte> NoLeader => "ERROR: no leader\r\n"u8;
     public static ReadOnlySpan<byte> UnknownMember => "ERROR: no such member\r\n"u8;
     public static ReadOnlySpan<byte> DecommissionFailed => "ERROR: decommission failed\r\n"u8;
     public static ReadOnlySpan<byte> NoFreeIds => "ERROR: store failed (no free ids left above the highest id)\r\n"u8;

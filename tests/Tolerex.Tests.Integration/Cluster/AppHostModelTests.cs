@@ -67,7 +67,40 @@ public sealed class AppHostModelTests : IDisposable
         }
 
         var member = await EnvironmentOf(builder, "member2");
-        Assert.Equal(("member2", "{leader.bindings.grpc.url}"), (member["Tolerex__Member__Name"], member["Tolerex__Member__Leader"]));
+        Assert.Equal(("member2", "{leader.bindings.grpc.host}:{leader.bindings.grpc.port}"), (member["Tolerex__Member__Name"], member["Tolerex__Member__Leader"]));
+        // One leader node: no group to configure.
+        Assert.DoesNotContain("Tolerex__Leader__Peers", (await EnvironmentOf(builder, "leader")).Keys);
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Three_leaders_form_a_group_every_node_and_member_knows_and_each_serves_clients_on_its_own_port()
+    {
+        var builder = await BuilderAsync("--Parameters:leaders=3");
+        const string peers = "{leader1.bindings.grpc.host}:{leader1.bindings.grpc.port},{leader2.bindings.grpc.host}:{leader2.bindings.grpc.port},"
+            + "{leader3.bindings.grpc.host}:{leader3.bindings.grpc.port}";
+        Assert.DoesNotContain(builder.Resources, r => r.Name == "leader");
+        for (var i = 1; i <= 3; i++)
+        {
+            var name = $"leader{i}";
+            var environment = await EnvironmentOf(builder, name);
+            Assert.Equal(peers, environment["Tolerex__Leader__Peers"]);
+            Assert.Equal(name, environment["Tolerex__Leader__Name"]);
+            Assert.EndsWith(name, environment["Tolerex__Leader__DataDir"], StringComparison.Ordinal);
+            var endpoints = builder.Resources.Single(r => r.Name == name).Annotations.OfType<EndpointAnnotation>().ToDictionary(e => e.Name);
+            Assert.Equal(6665 + i, endpoints["hatokuse"].Port);
+            Assert.False(endpoints["grpc"].IsProxied, "a node finds itself in the peer list by the port it listens on");
+        }
+
+        Assert.Equal(peers, (await EnvironmentOf(builder, "member1"))["Tolerex__Member__Leader"]);
+    }
+
+    [Theory(Timeout = 180_000)]
+    [InlineData("2")]
+    [InlineData("0")]
+    public async Task A_leader_group_of_other_than_1_3_or_5_nodes_stops_the_apphost_with_a_clear_message(string leaders)
+    {
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => BuilderAsync($"--Parameters:leaders={leaders}"));
+        Assert.Contains($"Parameter 'leaders' must be one of 1, 3, 5 (got '{leaders}')", error.ToString(), StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_dataRoot, recursive: true);

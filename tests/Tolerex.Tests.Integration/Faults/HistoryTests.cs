@@ -55,7 +55,7 @@ public sealed class HistoryTests(ITestOutputHelper output)
     {
         var random = new Random(seed);
         await using var cluster = await ProcessCluster.StartAsync(3, LeaderSettings(), proxied: true);
-        var workload = new HistoryWorkload(cluster, clients: 6, ids: 16, seed);
+        var workload = HistoryWorkload.Of(cluster, clients: 6, ids: 16, seed);
         var schedule = new FaultSchedule(cluster, random, hold);
         var clock = Stopwatch.StartNew();
         using var stop = new CancellationTokenSource();

@@ -9,9 +9,11 @@ namespace Tolerex.Tests.Integration.Faults;
 /// Concurrent clients running random SET/GET/DEL over a small id space, each SET writing a value no other
 /// write uses, recording what every operation saw: when it was invoked, when it completed, and its outcome.
 /// An <c>ERROR</c> or a connection lost before the answer makes the outcome unknown (the write may or may not
-/// have happened). Clients reconnect whenever the leader goes away, as a real client would.
+/// have happened). Clients reconnect whenever their connection goes away, as a real client would;
+/// <c>connect</c> opens client <c>c</c>'s connection (attempt <c>a</c>), so a test chooses which node or proxy
+/// each client reaches.
 /// </summary>
-internal sealed class HistoryWorkload(ProcessCluster cluster, int clients, int ids, int seed)
+internal sealed class HistoryWorkload(Func<int, int, Task<HaToKuSeConnection>> connect, int clients, int ids, int seed)
 {
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ErrorBackoff = TimeSpan.FromMilliseconds(50);
@@ -19,6 +21,10 @@ internal sealed class HistoryWorkload(ProcessCluster cluster, int clients, int i
     private long _operations;
 
     public IReadOnlyCollection<Operation> History => _history;
+
+    /// <summary>Against one leader: every other client passes the client proxy, so client-side faults hit some of them.</summary>
+    public static HistoryWorkload Of(ProcessCluster cluster, int clients, int ids, int seed) =>
+        new((client, _) => client % 2 == 0 && cluster.ClientProxy is not null ? cluster.ConnectViaProxyAsync() : cluster.ConnectAsync(), clients, ids, seed);
 
     /// <summary>Operations completed or given up so far.</summary>
     public long Operations => Interlocked.Read(ref _operations);
@@ -30,17 +36,16 @@ internal sealed class HistoryWorkload(ProcessCluster cluster, int clients, int i
     private async Task ClientAsync(int client, Random random, CancellationToken stop)
     {
         var sequence = 0;
-        while (!stop.IsCancellationRequested)
+        for (var attempt = 0; !stop.IsCancellationRequested; attempt++)
         {
             HaToKuSeConnection connection;
             try
             {
-                // Every other client passes the client proxy, so client-side faults hit some of them.
-                connection = await (client % 2 == 0 && cluster.ClientProxy is not null ? cluster.ConnectViaProxyAsync() : cluster.ConnectAsync());
+                connection = await connect(client, attempt);
             }
             catch (Exception e) when (IsConnectionFailure(e))
             {
-                await Task.Delay(100, CancellationToken.None); // the leader is down: retry, as a client would
+                await Task.Delay(100, CancellationToken.None); // the node is down: retry, as a client would
                 continue;
             }
 

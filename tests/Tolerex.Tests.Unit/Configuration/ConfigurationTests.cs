@@ -193,6 +193,26 @@ public class ConfigurationTests
     public void A_member_address_a_channel_cannot_dial_is_refused(string key, string value, string expected) =>
         Assert.Equal(expected, Error(Settings([(key, value)]), MemberConfiguration.Aliases, c => c.AddMemberConfiguration([], _ => null), s => s.AddMemberOptions()));
 
+    [Theory]
+    [InlineData("localhost:6002,localhost:6003", "none of them is this node (port 6001 on this machine)")]
+    [InlineData("localhost:6001,127.0.0.1:6001", "several of them could be this node (https://localhost:6001/tolerex/consensus, https://127.0.0.1:6001/tolerex/consensus)")]
+    [InlineData("localhost:6001,localhost:6001", "names a node twice")]
+    [InlineData("localhost:6001,ftp://x", "'ftp://x' is not a valid node address (expected host:port or https://host:port)")]
+    public void A_leader_group_this_node_is_not_exactly_one_of_is_refused(string peers, string why) =>
+        Assert.Equal($"Tolerex:Leader:Peers (LEADER_PEERS) must be the host:port gRPC addresses of every leader node, this one included, comma-separated: {why} (got '{peers}')",
+            LeaderError(new() { ["LEADER_PEERS"] = peers, ["LEADER_GRPC_PORT"] = "6001" }));
+
+    [Fact]
+    public void A_leader_finds_itself_among_its_peers_by_its_grpc_port_on_this_machine()
+    {
+        using var node = Leader(settings: [("Tolerex:Leader:Peers", "localhost:6001, localhost:6002,localhost:6003"), ("Tolerex:Leader:GrpcPort", "6002")]);
+        var group = Tolerex.Leader.Consensus.LeaderGroup.From(node.Options<LeaderOptions>());
+        Assert.Equal("https://localhost:6002/tolerex/consensus", group.Self.ToString());
+        Assert.Equal(3, group.Peers.Count);
+        Assert.False(group.Alone);
+        Assert.True(Tolerex.Leader.Consensus.LeaderGroup.From(new LeaderOptions()).Alone);
+    }
+
     [Fact]
     public void A_member_takes_every_node_of_a_leader_group_in_order()
     {

@@ -4,6 +4,7 @@ using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Consensus;
 using Tolerex.Leader.Index;
 using Tolerex.Leader.Membership;
+using Tolerex.Leader.Replication;
 using Tolerex.ServiceDefaults.Identity;
 
 namespace Tolerex.Tests.Unit.Leader;
@@ -213,6 +214,33 @@ public sealed class MessageIndexTests : IAsyncDisposable
         Assert.Equal("20:https://localhost:5001,https://localhost:5002", Replicas(second.Index, 2));
         Assert.Equal("absent", Replicas(second.Index, 3));
         Assert.Equal([true, false, false], second.Registry.All.Select(m => m.Decommissioned));
+    }
+
+    [Theory(Timeout = 60_000)]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_reserved_version_floor_survives_a_restart_so_the_next_leader_numbers_above_it(bool snapshot)
+    {
+        // A floor above this machine's clock: as if the previous leader's clock ran ahead of this one's.
+        var floor = DateTime.UtcNow.Ticks + 10 * VersionClock.ReservedPerTerm;
+        var first = await OpenAsync();
+        var a = await AddMember(first, 5001);
+        Assert.True(await Put(first, 1, 10, a));
+        await first.Index.ReserveVersionsAsync(floor);
+        Assert.Equal(floor, first.Index.MaxVersion);
+        await first.Index.ReserveVersionsAsync(500); // a floor never goes down
+        Assert.Equal(floor, first.Index.MaxVersion);
+        if (snapshot)
+            await first.Machine.SnapshotNowAsync();
+        await CloseAsync(first);
+
+        // The next leader's clock, however far behind, numbers its writes above every reserved version.
+        var second = await OpenAsync();
+        Assert.Equal(floor, second.Index.MaxVersion);
+        Assert.Equal("10:https://localhost:5001", Replicas(second.Index, 1));
+        var clock = new VersionClock();
+        clock.Observe(second.Index.MaxVersion);
+        Assert.True(clock.Next() > floor);
     }
 
     [Fact(Timeout = 60_000)]

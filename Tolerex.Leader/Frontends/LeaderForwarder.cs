@@ -1,0 +1,116 @@
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Options;
+using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Consensus;
+using Tolerex.Protocol.HaToKuSe;
+using Tolerex.ServiceDefaults.Identity;
+using Tolerex.ServiceDefaults.Logging;
+
+namespace Tolerex.Leader.Frontends;
+
+/// <summary>
+/// Serves a HaToKuSe connection made to a node that does not lead the leader group: it opens a connection to
+/// the leader's HaToKuSe listener and passes bytes both ways, so the client gets exactly the leader's replies
+/// (banner, AUTH, everything). While the group has no leader it waits up to <c>NoLeaderTimeout</c>, then answers
+/// <c>ERROR: no leader</c> and closes. If the leader goes away the connection closes, as a leader's would.
+/// </summary>
+internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls, IOptions<LeaderOptions> leaderOptions, ILogger<LeaderForwarder> logger)
+{
+    private readonly LeaderOptions _options = leaderOptions.Value;
+    private readonly LogThrottle _throttle = LogThrottle.PerSecond();
+
+    /// <summary>True when this node should forward a new connection rather than serve it.</summary>
+    public bool ShouldForward => !leadership.Leading;
+
+    /// <summary>Forwards the connection to the leader; false when this node became the leader meanwhile and serves it itself.</summary>
+    public async Task<bool> ForwardAsync(ConnectionContext connection)
+    {
+        var closed = connection.ConnectionClosed;
+        var deadline = Environment.TickCount64 + (long)_options.NoLeaderTimeout.TotalMilliseconds;
+        Stream? upstream = null;
+        while (upstream is null)
+        {
+            var target = await WaitForLeaderAsync(deadline, closed);
+            if (leadership.Leading)
+                return false;
+            if (target is null)
+            {
+                if (_throttle.Allow("no-leader", out var held))
+                    LogNoLeader(logger, _options.NoLeaderTimeout.TotalSeconds, held);
+                HaToKuSeWriter.Write(connection.Transport.Output, HaToKuSeText.NoLeader);
+                await connection.Transport.Output.FlushAsync(closed);
+                return true;
+            }
+
+            // A leader that just died is still named here until an election begins: wait for the next one.
+            upstream = await TryConnectAsync(target.Value.Host, target.Value.Port, closed);
+            if (upstream is null)
+                await Task.Delay(50, closed);
+        }
+
+        await using (upstream)
+        {
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(closed);
+            var up = connection.Transport.Input.CopyToAsync(upstream, done.Token);
+            var down = upstream.CopyToAsync(connection.Transport.Output.AsStream(leaveOpen: true), done.Token);
+            await Task.WhenAny(up, down);
+            await done.CancelAsync();
+            await Task.WhenAll(up, down).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        return true;
+    }
+
+    /// <summary>A connection to the leader's HaToKuSe listener (TLS when clients get TLS); null when it cannot be made.</summary>
+    private async Task<Stream?> TryConnectAsync(string host, int port, CancellationToken closed)
+    {
+        var tcp = new TcpClient { NoDelay = true };
+        try
+        {
+            await tcp.ConnectAsync(host, port, closed);
+            Stream stream = tcp.GetStream();
+            if (!_options.Tls)
+                return stream;
+            var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
+            await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = host,
+                // The leader's HaToKuSe certificate is its node certificate: our CA, role leader.
+                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                {
+                    using var server = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
+                    return tls.TryValidate(server, TlsPurpose.Server, out var identity, out _) && identity?.Role == NodeRole.Leader;
+                },
+            }, closed);
+            return ssl;
+        }
+        catch (Exception e) when (e is SocketException or IOException or System.Security.Authentication.AuthenticationException)
+        {
+            tcp.Dispose();
+            return null;
+        }
+    }
+
+    /// <summary>The leader's HaToKuSe address once another node leads; null when none does before the deadline, or this node leads meanwhile.</summary>
+    private async Task<(string Host, int Port)?> WaitForLeaderAsync(long deadline, CancellationToken closed)
+    {
+        while (Environment.TickCount64 < deadline && !closed.IsCancellationRequested && !leadership.Leading)
+        {
+            if (leadership.LeaderHaToKuSe is { } address && address.LastIndexOf(':') is var colon and > 0
+                && int.TryParse(address.AsSpan(colon + 1), out var port))
+            {
+                return (address[..colon].Trim('[', ']'), port);
+            }
+
+            await Task.Delay(20, closed).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe connection refused: the leader group had no leader for {Seconds} s ({Held} more like it since the last line)")]
+    private static partial void LogNoLeader(ILogger logger, double seconds, long held);
+}
