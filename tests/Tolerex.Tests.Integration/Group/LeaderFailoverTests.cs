@@ -14,18 +14,10 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output)
     private const int Kills = 10;
     private static readonly TimeSpan MaxGap = TimeSpan.FromSeconds(2);
 
-    private static Dictionary<string, string> Settings() => new()
-    {
-        ["Tolerex__Leader__Tolerance"] = "2",
-        ["Tolerex__Leader__HeartbeatInterval"] = "500ms",
-        ["Tolerex__Leader__MemberTimeout"] = "2s",
-        ["Tolerex__Leader__NoLeaderTimeout"] = "3s",
-    };
-
     [Fact(Timeout = 600_000)]
     public async Task Killing_the_leader_ten_times_under_load_loses_no_acknowledged_write_and_another_serves_within_two_seconds()
     {
-        await using var group = await LeaderGroupCluster.StartAsync(leaders: 3, members: 3, Settings());
+        await using var group = await LeaderGroupCluster.StartAsync(leaders: 3, members: 3, LeaderGroupCluster.Settings());
         // Eight clients spread over the three nodes; a client whose node goes away reconnects to the next one.
         var workload = new HistoryWorkload((client, attempt) => LeaderGroupCluster.ConnectAsync(group.Nodes[(client + attempt) % group.Nodes.Count]),
             clients: 8, ids: 32, seed: 13);
@@ -92,7 +84,7 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output)
     [Fact(Timeout = 300_000)]
     public async Task A_group_that_lost_its_majority_refuses_writes_with_a_clear_error_and_recovers_when_it_returns()
     {
-        await using var group = await LeaderGroupCluster.StartAsync(leaders: 3, members: 3, Settings());
+        await using var group = await LeaderGroupCluster.StartAsync(leaders: 3, members: 3, LeaderGroupCluster.Settings());
         var leader = await group.CurrentLeaderAsync() ?? throw new InvalidOperationException("no leader");
         await using (var c = await LeaderGroupCluster.ConnectAsync(leader))
             Assert.Equal("OK", await c.CommandAsync("SET 1 before"));

@@ -20,6 +20,15 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
 
     public IReadOnlyList<LeaderNode> Nodes { get; }
 
+    /// <summary>What the group tests run with: tolerance 2 of 3 members, members found down within 2 s, clients waiting at most 3 s for a leader.</summary>
+    public static Dictionary<string, string> Settings() => new()
+    {
+        ["Tolerex__Leader__Tolerance"] = "2",
+        ["Tolerex__Leader__HeartbeatInterval"] = "500ms",
+        ["Tolerex__Leader__MemberTimeout"] = "2s",
+        ["Tolerex__Leader__NoLeaderTimeout"] = "3s",
+    };
+
     /// <summary>True while every member process started with the group still runs.</summary>
     public bool MembersRunning => _members.All(m => !m.HasExited);
     private string Ca => Path.Combine(_data, "ca");

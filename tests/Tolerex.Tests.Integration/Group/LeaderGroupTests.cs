@@ -6,17 +6,10 @@ namespace Tolerex.Tests.Integration.Group;
 [Collection(nameof(LeaderGroupCollection))]
 public sealed class LeaderGroupTests(ITestOutputHelper output)
 {
-    private static Dictionary<string, string> Settings() => new()
-    {
-        ["Tolerex__Leader__Tolerance"] = "2",
-        ["Tolerex__Leader__HeartbeatInterval"] = "500ms",
-        ["Tolerex__Leader__MemberTimeout"] = "2s",
-    };
-
     [Fact(Timeout = 300_000)]
     public async Task Any_node_serves_clients_and_after_the_leader_is_killed_another_serves_every_acknowledged_value()
     {
-        await using var group = await LeaderGroupCluster.StartAsync(leaders: 3, members: 3, Settings());
+        await using var group = await LeaderGroupCluster.StartAsync(leaders: 3, members: 3, LeaderGroupCluster.Settings());
         var leader = await group.LeaderAsync(group.Nodes[0]);
         Assert.NotNull(leader);
 
