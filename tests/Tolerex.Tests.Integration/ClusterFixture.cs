@@ -7,13 +7,18 @@ namespace Tolerex.Tests.Integration;
 
 /// <summary>
 /// Starts the real AppHost (DCP, leader and member processes) with its own data directory, and waits until
-/// the leader answers on its HaToKuSe port and every member is registered and alive.
+/// the leader answers on its HaToKuSe port and every member is registered and alive. With <see cref="Leaders"/>
+/// above 1 the leader is a group (<c>leader1</c>…), and clients connect to <c>leader1</c>'s port.
 /// </summary>
 public class ClusterFixture : IAsyncLifetime
 {
     public static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(120);
 
+    public int Leaders { get; protected init; } = 1;
     public int Members { get; protected init; } = 3;
+
+    /// <summary>The leader nodes' resource names: <c>leader</c>, or <c>leader1</c>… for a group.</summary>
+    public IReadOnlyList<string> LeaderResources => Leaders == 1 ? ["leader"] : [.. Enumerable.Range(1, Leaders).Select(i => $"leader{i}")];
     public int Tolerance { get; protected init; } = 2;
 
     public DistributedApplication App { get; private set; } = null!;
@@ -25,13 +30,14 @@ public class ClusterFixture : IAsyncLifetime
     {
         using var cts = new CancellationTokenSource(StartTimeout);
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Tolerex_AppHost>(
-            [$"--Tolerex:DataRoot={DataRoot}", $"--Tolerex:CertificateRoot={Path.Combine(DataRoot, "certs")}", $"--Parameters:members={Members}", $"--Parameters:tolerance={Tolerance}"],
+            [$"--Tolerex:DataRoot={DataRoot}", $"--Tolerex:CertificateRoot={Path.Combine(DataRoot, "certs")}", $"--Parameters:leaders={Leaders}", $"--Parameters:members={Members}", $"--Parameters:tolerance={Tolerance}"],
             cts.Token);
         App = await builder.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);
-        await App.ResourceNotifications.WaitForResourceHealthyAsync("leader", cts.Token);
+        foreach (var leader in LeaderResources)
+            await App.ResourceNotifications.WaitForResourceHealthyAsync(leader, cts.Token);
 
-        var endpoint = App.GetEndpoint("leader", "hatokuse");
+        var endpoint = App.GetEndpoint(LeaderResources[0], "hatokuse");
         Host = endpoint.Host;
         Port = endpoint.Port;
         await Eventually.HoldsAsync(async () => (await AliveMembersAsync()).Count == Members, StartTimeout, "all members registered and alive");
