@@ -76,6 +76,25 @@ public sealed class MutualTlsTests : IAsyncLifetime
 
     private static Copy Copy(long id) => new() { Id = id, Version = 1, Payload = ByteString.CopyFromUtf8("probe") };
 
+    /// <summary>The leader group's Raft endpoint on the gRPC port, called as <paramref name="role"/> over mutual TLS.</summary>
+    private async Task<System.Net.HttpStatusCode> ConsensusStatusAsync(NodeRole role)
+    {
+        using var handler = new SocketsHttpHandler { SslOptions = NodeChannels.ClientOptions(Identity(role, $"probe-{role}".ToLowerInvariant()), _ => true) };
+        using var http = new HttpClient(handler) { DefaultRequestVersion = System.Net.HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var reply = await http.PostAsync($"{LeaderAddress}/tolerex/consensus", new ByteArrayContent([]), Ct);
+        return reply.StatusCode;
+    }
+
+    [Fact(Timeout = 180_000)]
+    public async Task Only_a_leader_identity_may_speak_to_the_leader_group()
+    {
+        // A member or client certificate cannot take part in elections or replication: refused before Raft reads it.
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, await ConsensusStatusAsync(NodeRole.Member));
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, await ConsensusStatusAsync(NodeRole.Client));
+        // A leader certificate reaches Raft (which rejects this empty message for what it is, not for who sent it).
+        Assert.NotEqual(System.Net.HttpStatusCode.Forbidden, await ConsensusStatusAsync(NodeRole.Leader));
+    }
+
     [Fact(Timeout = 180_000)]
     public async Task A_member_serves_its_copies_to_the_leader_identity_only()
     {
