@@ -139,6 +139,12 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
             _leader = new LeaderInfo(leader, leader?.EndPoint.ToString() ?? "", null, GrpcOf(leader)); // its metadata could not be read
         }
 
+        // One line per change (DotNext's own warnings about unreachable peers are off: one per retry, with a stack).
+        if (leader is null)
+            LogNoLeader(logger, Term);
+        else if (ReferenceEquals(cluster.Leader, leader))
+            LogLeaderIs(logger, _leader.Name, Term);
+
         static async Task<LeaderInfo> InfoOfAsync(IClusterMember leader)
         {
             var metadata = await leader.GetMetadataAsync();
@@ -242,6 +248,12 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Leading the index (term {Term}, applied through entry {Index}, {Ids} ids); caught up in {CaughtUpMs:0} ms, versions reserved at {ReservedMs:0} ms, members asked at {ReadyMs:0} ms")]
     private static partial void LogLeading(ILogger logger, long term, long index, int ids, double caughtUpMs, double reservedMs, double readyMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "The leader group's leader is {Leader} (term {Term})")]
+    private static partial void LogLeaderIs(ILogger logger, string leader, long term);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "The leader group has no leader (term {Term}): an election is under way, or too few nodes answer")]
+    private static partial void LogNoLeader(ILogger logger, long term);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Taking over as leader failed; trying again")]
     private static partial void LogCatchUpFailed(ILogger logger, Exception exception);
