@@ -124,19 +124,28 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
 
     private async Task LearnLeaderAsync(IClusterMember? leader)
     {
-        try
+        // A slower lookup for an earlier leader never replaces a later one: Current checks the member.
+        for (var attempt = 0; ; attempt++)
         {
-            // A slower lookup for an earlier leader never replaces a later one: Current checks the member.
-            _leader = leader switch
+            try
             {
-                null => LeaderInfo.None,
-                { IsRemote: false } => new LeaderInfo(leader, options.Value.Name, null, null),
-                _ => await InfoOfAsync(leader),
-            };
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
-        {
-            _leader = new LeaderInfo(leader, leader?.EndPoint.ToString() ?? "", null, GrpcOf(leader)); // its metadata could not be read
+                _leader = leader switch
+                {
+                    null => LeaderInfo.None,
+                    { IsRemote: false } => new LeaderInfo(leader, options.Value.Name, null, null),
+                    _ => await InfoOfAsync(leader),
+                };
+                break;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Its metadata could not be read (it is starting, or this node is): without its HaToKuSe address
+                // no client could be passed to it, so ask again while it leads.
+                _leader = new LeaderInfo(leader, leader?.EndPoint.ToString() ?? "", null, GrpcOf(leader));
+                if (_stopping.IsCancellationRequested || !ReferenceEquals(cluster.Leader, leader))
+                    return;
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 << Math.Min(attempt, 5))));
+            }
         }
 
         // One line per change (DotNext's own warnings about unreachable peers are off: one per retry, with a stack).

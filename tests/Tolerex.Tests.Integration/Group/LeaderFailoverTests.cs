@@ -42,8 +42,8 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output)
                 await group.WithLogsOnTimeoutAsync(Eventually.HoldsAsync(() => Task.FromResult(FirstAcknowledgedAfter(workload.History, killedAt) is not null),
                     TimeSpan.FromSeconds(60), $"a SET acknowledged after kill {i + 1} of {leader.Name}"));
                 await group.RestartAsync(leader);
-                await Eventually.HoldsAsync(async () => await group.LeaderAsync(leader) is not null, TimeSpan.FromSeconds(60),
-                    $"{leader.Name}, restarted, knows the group's leader");
+                await group.WithLogsOnTimeoutAsync(Eventually.HoldsAsync(async () => await group.LeaderAsync(leader) is not null, TimeSpan.FromSeconds(60),
+                    $"{leader.Name}, restarted, knows the group's leader"));
             }
         }
         finally
