@@ -23,7 +23,8 @@ internal static class LeaderHost
     {
         var services = builder.Services;
         services.AddLeaderOptions();
-        services.AddNodeTls(_ => PeerIdentity.Leader);
+        // A development certificate must also be valid for this node's address in the group, which its peers dial.
+        services.AddNodeTls(_ => PeerIdentity.Leader, sp => [sp.GetRequiredService<LeaderGroup>().Self.DnsSafeHost]);
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<IndexMap>();
         services.AddConsensus(builder.Configuration);

@@ -26,27 +26,30 @@ internal static class ConsensusHost
         services.AddSingleton<IStateMachine>(sp => sp.GetRequiredService<IndexStateMachine>());
         services.AddSingleton<IPersistentState>(OpenLog);
         services.AddSingleton<DotNext.IO.Log.IAuditTrail<IRaftLogEntry>>(sp => sp.GetRequiredService<IPersistentState>());
-        // Both run when the node is created, once configuration is complete and checked.
+        // Read from configuration rather than IOptions: DotNext's registrations below take plain callbacks. They,
+        // and the singleton, run once the host is built and the options have been checked.
+        var options = new Lazy<LeaderOptions>(() => configuration.GetSection(LeaderOptions.Section).Get<LeaderOptions>() ?? new LeaderOptions());
+        var group = new Lazy<LeaderGroup>(() => LeaderGroup.From(options.Value));
+        services.AddSingleton(_ => group.Value);
         services.UseInMemoryConfigurationStorage(peers =>
         {
-            foreach (var peer in GroupOf(configuration).Peers)
+            foreach (var peer in group.Value.Peers)
                 peers.Add(new UriEndPoint(peer));
         });
         services.ConfigureLocalNode(node =>
         {
-            var options = OptionsOf(configuration);
-            var self = GroupOf(configuration).Self;
+            var self = group.Value.Self;
             node.PublicEndPoint = self;
             node.ColdStart = false; // the group is the configured peers, not grown at run time
-            node.LowerElectionTimeout = (int)options.ElectionTimeout.TotalMilliseconds;
+            node.LowerElectionTimeout = (int)options.Value.ElectionTimeout.TotalMilliseconds;
             node.UpperElectionTimeout = 2 * node.LowerElectionTimeout;
             // Reads are served under the leader's lease (see Leadership.CanReadAsync).
             node.IsLeaderLeaseEnabled = true;
             node.ClientHandlerName = ClientName;
             node.ProtocolVersion = HttpProtocolVersion.Http2; // the gRPC port speaks HTTP/2 only
             node.ProtocolVersionPolicy = HttpVersionPolicy.RequestVersionExact;
-            node.Metadata[NodeMetadata.Name] = options.Name;
-            node.Metadata[NodeMetadata.HaToKuSe] = $"{self.Host}:{options.TcpPort}";
+            node.Metadata[NodeMetadata.Name] = options.Value.Name;
+            node.Metadata[NodeMetadata.HaToKuSe] = $"{self.Host}:{options.Value.TcpPort}";
         });
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is experimental in Microsoft.Extensions.Http.Resilience
         services.AddHttpClient(ClientName)
@@ -84,11 +87,6 @@ internal static class ConsensusHost
         app.UseConsensusProtocolHandler();
         return app;
     }
-
-    private static LeaderOptions OptionsOf(IConfiguration configuration) =>
-        configuration.GetSection(LeaderOptions.Section).Get<LeaderOptions>() ?? new LeaderOptions();
-
-    private static LeaderGroup GroupOf(IConfiguration configuration) => LeaderGroup.From(OptionsOf(configuration));
 
     /// <summary>The state machine loads its snapshot first: the log starts after it.</summary>
     private static WriteAheadLog OpenLog(IServiceProvider services)

@@ -19,17 +19,18 @@ namespace Tolerex.Leader.Consensus;
 /// serves nothing before its index is back; a node of a larger group starts as a follower.
 /// </summary>
 internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine machine, IndexJournal journal, MessageIndex index,
-    MemberRegistry registry, VersionClock clock, IOptions<LeaderOptions> options, ILogger<Leadership> logger) : IHostedService
+    MemberRegistry registry, VersionClock clock, LeaderGroup group, IOptions<LeaderOptions> options, ILogger<Leadership> logger) : IHostedService
 {
     private const int ImportRecordsPerEntry = 4096;
     /// <summary>Soon after a member first registers, and well within Kestrel's idle-connection timeout (130 s).</summary>
     private static readonly TimeSpan MemberLinkWarmInterval = TimeSpan.FromSeconds(2);
-    private readonly bool _alone = LeaderGroup.From(options.Value).Alone;
+    private readonly bool _alone = group.Alone;
     private readonly CancellationTokenSource _stopping = new();
     private Task _watching = Task.CompletedTask;
     private Task _warming = Task.CompletedTask;
     private volatile bool _leading;
     private volatile LeaderInfo _leader = LeaderInfo.None;
+    private volatile CancellationTokenSource _leaderEra = new();
 
     /// <summary>What this node learnt about <see cref="Member"/>; it counts only while that member still leads.</summary>
     private sealed record LeaderInfo(IClusterMember? Member, string Name, string? HaToKuSe, string? Grpc)
@@ -56,6 +57,12 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
 
     /// <summary>host:port of the current leader's gRPC listener (its address in <c>Peers</c>) when another node leads; null otherwise.</summary>
     public string? LeaderGrpc => Current.Grpc;
+
+    /// <summary>
+    /// Cancelled when the group's leader changes or is lost: a connection passed to the former leader must not
+    /// wait on it (cut off by a partition, it would hold the client until TCP gave up).
+    /// </summary>
+    public CancellationToken LeaderEra => _leaderEra.Token;
 
     public long Term => cluster.AuditTrail.Term;
 
@@ -92,6 +99,8 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
         cluster.LeaderChanged += (source, leader) =>
         {
             LeaderMetrics.LeaderChanged();
+            // Not disposed: a reader may still be taking its token.
+            _ = Interlocked.Exchange(ref _leaderEra, new CancellationTokenSource()).CancelAsync();
             _ = LearnLeaderAsync(leader);
         };
         _ = LearnLeaderAsync(cluster.Leader);

@@ -15,7 +15,8 @@ namespace Tolerex.Leader.Frontends;
 /// Serves a HaToKuSe connection made to a node that does not lead the leader group: it opens a connection to
 /// the leader's HaToKuSe listener and passes bytes both ways, so the client gets exactly the leader's replies
 /// (banner, AUTH, everything). While the group has no leader it waits up to <c>NoLeaderTimeout</c>, then answers
-/// <c>ERROR: no leader</c> and closes. If the leader goes away the connection closes, as a leader's would.
+/// <c>ERROR: no leader</c> and closes. If the leader goes away, or this node learns that another one leads (the
+/// former leader may be cut off rather than dead), the connection closes, as a leader's would.
 /// </summary>
 internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls, IOptions<LeaderOptions> leaderOptions, ILogger<LeaderForwarder> logger)
 {
@@ -31,6 +32,7 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
         var closed = connection.ConnectionClosed;
         var deadline = Environment.TickCount64 + (long)_options.NoLeaderTimeout.TotalMilliseconds;
         Stream? upstream = null;
+        var era = CancellationToken.None;
         while (upstream is null)
         {
             var target = await WaitForLeaderAsync(deadline, closed);
@@ -46,14 +48,23 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
             }
 
             // A leader that just died is still named here until an election begins: wait for the next one.
+            era = target.Value.Era;
             upstream = await TryConnectAsync(target.Value.Host, target.Value.Port, closed);
+            if (upstream is not null && era.IsCancellationRequested)
+            {
+                // The leader changed while connecting: nothing was passed yet, so ask again.
+                await upstream.DisposeAsync();
+                upstream = null;
+                continue;
+            }
+
             if (upstream is null)
                 await Task.Delay(50, closed);
         }
 
         await using (upstream)
         {
-            using var done = CancellationTokenSource.CreateLinkedTokenSource(closed);
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(closed, era);
             var up = connection.Transport.Input.CopyToAsync(upstream, done.Token);
             var down = upstream.CopyToAsync(connection.Transport.Output.AsStream(leaveOpen: true), done.Token);
             await Task.WhenAny(up, down);
@@ -94,15 +105,19 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
         }
     }
 
-    /// <summary>The leader's HaToKuSe address once another node leads; null when none does before the deadline, or this node leads meanwhile.</summary>
-    private async Task<(string Host, int Port)?> WaitForLeaderAsync(long deadline, CancellationToken closed)
+    /// <summary>
+    /// The leader's HaToKuSe address once another node leads, with the token cancelled when it stops leading; null
+    /// when none does before the deadline, or this node leads meanwhile.
+    /// </summary>
+    private async Task<(string Host, int Port, CancellationToken Era)?> WaitForLeaderAsync(long deadline, CancellationToken closed)
     {
         while (Environment.TickCount64 < deadline && !closed.IsCancellationRequested && !leadership.Leading)
         {
+            var era = leadership.LeaderEra; // taken first: a change after it cancels it
             if (leadership.LeaderHaToKuSe is { } address && address.LastIndexOf(':') is var colon and > 0
                 && int.TryParse(address.AsSpan(colon + 1), out var port))
             {
-                return (address[..colon].Trim('[', ']'), port);
+                return (address[..colon].Trim('[', ']'), port, era);
             }
 
             await Task.Delay(20, closed).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);

@@ -39,22 +39,32 @@ public sealed class NodeProcess : IAsyncDisposable
     /// <summary>
     /// Starts <paramref name="project"/>'s build output with a scrubbed environment (nothing of the developer's
     /// shell), <paramref name="environment"/> on top, and the development CA in <paramref name="caDirectory"/>:
-    /// each test brings its own, so no test touches the shared one in the home directory.
+    /// each test brings its own, so no test touches the shared one in the home directory. In
+    /// <paramref name="networkNamespace"/>, when given (<c>ip netns exec</c> replaces itself with the node, so the
+    /// process is the node's).
     /// </summary>
-    public static NodeProcess Start(string project, IEnumerable<string> args, IDictionary<string, string> environment, string caDirectory, string? workingDirectory = null)
+    public static NodeProcess Start(string project, IEnumerable<string> args, IDictionary<string, string> environment, string caDirectory,
+        string? workingDirectory = null, string? networkNamespace = null)
     {
-        var info = new ProcessStartInfo("dotnet")
+        var info = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
         };
+        if (networkNamespace is not null)
+        {
+            foreach (var a in (string[])["netns", "exec", networkNamespace, "dotnet"])
+                info.ArgumentList.Add(a);
+        }
+
         info.ArgumentList.Add(AssemblyPath(project));
         foreach (var a in args)
             info.ArgumentList.Add(a);
         TestEnvironment.Scrub(info.Environment);
         info.Environment["Logging__Console__FormatterName"] = "simple";
+        info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
         info.Environment["Tolerex__Tls__DevCaDirectory"] = caDirectory;
         foreach (var (k, v) in environment)
             info.Environment[k] = v;

@@ -115,7 +115,7 @@ public sealed class LeaderFailoverTests(ITestOutputHelper output)
     /// <summary>The first line a new connection to <paramref name="node"/> gets after sending <paramref name="command"/> (no banner when no node leads).</summary>
     private static async Task<string> FirstLineAsync(LeaderNode node, string command)
     {
-        await using var c = await HaToKuSeConnection.OpenAsync("localhost", node.TcpPort, quiet: false);
+        await using var c = await LeaderGroupCluster.ConnectAsync(node, quiet: false);
         await c.SendAsync(command + "\r\n");
         return await c.ReadLineAsync();
     }

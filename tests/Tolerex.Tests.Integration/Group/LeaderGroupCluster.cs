@@ -3,7 +3,8 @@ namespace Tolerex.Tests.Integration.Group;
 /// <summary>
 /// A leader group (<c>LEADER_PEERS</c>) and members as real processes, each leader node with its own ports and
 /// data directory, the members given every leader's gRPC address, so a test can kill -9 and restart any leader
-/// node on its data and see the group elect another.
+/// node on its data and see the group elect another. On a <see cref="NodeNetwork"/>, each leader node runs in
+/// its own network namespace (at its own address, with the same ports), so the test can partition them.
 /// </summary>
 public sealed class LeaderGroupCluster : IAsyncDisposable
 {
@@ -12,10 +13,14 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
     private readonly IDictionary<string, string> _settings;
     private readonly List<NodeProcess> _members = [];
 
-    private LeaderGroupCluster(int leaders, IDictionary<string, string> settings)
+    private LeaderGroupCluster(int leaders, IDictionary<string, string> settings, NodeNetwork? network)
     {
         _settings = settings;
-        Nodes = Enumerable.Range(0, leaders).Select(i => new LeaderNode($"leader-{i}", NodeProcess.FreePort(), NodeProcess.FreePort(), NodeProcess.FreePort())).ToList();
+        Nodes = Enumerable.Range(0, leaders).Select(i => new LeaderNode($"leader-{i}", NodeProcess.FreePort(), NodeProcess.FreePort(), NodeProcess.FreePort())
+        {
+            Host = network?.AddressOf(i).ToString() ?? "localhost",
+            Namespace = network?.NamespaceOf(i),
+        }).ToList();
     }
 
     public IReadOnlyList<LeaderNode> Nodes { get; }
@@ -32,11 +37,11 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
     /// <summary>True while every member process started with the group still runs.</summary>
     public bool MembersRunning => _members.All(m => !m.HasExited);
     private string Ca => Path.Combine(_data, "ca");
-    private string Peers => string.Join(',', Nodes.Select(n => $"localhost:{n.GrpcPort}"));
+    private string Peers => string.Join(',', Nodes.Select(n => $"{n.Host}:{n.GrpcPort}"));
 
-    public static async Task<LeaderGroupCluster> StartAsync(int leaders, int members, IDictionary<string, string> settings)
+    public static async Task<LeaderGroupCluster> StartAsync(int leaders, int members, IDictionary<string, string> settings, NodeNetwork? network = null)
     {
-        var cluster = new LeaderGroupCluster(leaders, settings);
+        var cluster = new LeaderGroupCluster(leaders, settings, network);
         try
         {
             foreach (var node in cluster.Nodes)
@@ -44,14 +49,17 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
             for (var i = 0; i < members; i++)
             {
                 var port = NodeProcess.FreePort();
-                cluster._members.Add(NodeProcess.Start("Tolerex.Member", [], new Dictionary<string, string>
+                var environment = new Dictionary<string, string>
                 {
-                    ["Tolerex__Member__Leader"] = string.Join(',', cluster.Nodes.Select(n => $"localhost:{n.GrpcPort}")),
+                    ["Tolerex__Member__Leader"] = cluster.Peers,
                     ["Tolerex__Member__Name"] = $"member{i}",
                     ["Tolerex__Member__Port"] = $"{port}",
                     ["Tolerex__Member__MetricsPort"] = $"{NodeProcess.FreePort()}",
                     ["Tolerex__Member__DataDir"] = Path.Combine(cluster._data, $"member{i}"),
-                }, cluster.Ca));
+                };
+                if (network is not null)
+                    environment["Tolerex__Member__AdvertiseAddress"] = $"https://{network.Gateway}:{port}"; // where the leaders' namespaces reach it
+                cluster._members.Add(NodeProcess.Start("Tolerex.Member", [], environment, cluster.Ca));
             }
 
             await cluster.WaitForAliveAsync(members, StartTimeout);
@@ -75,7 +83,9 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
             ["Tolerex__Leader__MetricsPort"] = $"{node.MetricsPort}",
             ["Tolerex__Leader__Banner"] = "false",
         };
-        node.Process = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(_data, node.Name)], environment, Ca);
+        if (node.Namespace is not null)
+            environment["Tolerex__Leader__TcpListenAddress"] = node.Host;
+        node.Process = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(_data, node.Name)], environment, Ca, networkNamespace: node.Namespace);
     }
 
     /// <summary>kill -9 of <paramref name="node"/>.</summary>
@@ -93,7 +103,7 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
     }
 
     /// <summary>A HaToKuSe connection to <paramref name="node"/> (which forwards it while another node leads).</summary>
-    public static Task<HaToKuSeConnection> ConnectAsync(LeaderNode node) => HaToKuSeConnection.OpenAsync("localhost", node.TcpPort);
+    public static Task<HaToKuSeConnection> ConnectAsync(LeaderNode node, bool quiet = true) => HaToKuSeConnection.OpenAsync(node.Host, node.TcpPort, quiet);
 
     /// <summary>The node leading the group, as the first running node that answers STATUS names it; null while none does.</summary>
     public async Task<LeaderNode?> CurrentLeaderAsync()
@@ -110,7 +120,7 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
     /// <summary>STATUS through <paramref name="via"/>'s HaToKuSe port (a node that does not lead forwards it to the one that does).</summary>
     public static async Task<IReadOnlyDictionary<string, string>> StatusAsync(LeaderNode via)
     {
-        await using var c = await HaToKuSeConnection.OpenAsync("localhost", via.TcpPort);
+        await using var c = await ConnectAsync(via);
         await c.SendAsync("STATUS\r\n");
         var status = new Dictionary<string, string>();
         for (var line = await c.ReadLineAsync(); line != "END"; line = await c.ReadLineAsync())
@@ -171,7 +181,7 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
     /// <summary>The last <paramref name="lines"/> lines of every node's output, for a failure message.</summary>
     public string Logs(int lines) => string.Join("\n",
         Nodes.Select(n => (n.Name, n.Process)).Concat(_members.Select((m, i) => ($"member{i}", (NodeProcess?)m)))
-            .Select(n => $"--- {n.Item1}\n{string.Join('\n', (n.Item2?.Output ?? "").Split('\n').TakeLast(lines))}"));
+            .Select(n => $"--- {n.Item1} (exited: {n.Item2?.HasExited})\n{string.Join('\n', (n.Item2?.Output ?? "").Split('\n').TakeLast(lines))}"));
 
     public async ValueTask DisposeAsync()
     {
@@ -201,5 +211,8 @@ public sealed class LeaderNode(string name, int grpcPort, int tcpPort, int metri
     public int GrpcPort { get; } = grpcPort;
     public int TcpPort { get; } = tcpPort;
     public int MetricsPort { get; } = metricsPort;
+    /// <summary>Where clients and the other nodes reach it: localhost, or its address in its own network namespace.</summary>
+    public string Host { get; init; } = "localhost";
+    public string? Namespace { get; init; }
     public NodeProcess? Process { get; set; }
 }
