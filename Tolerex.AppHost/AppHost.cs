@@ -3,17 +3,27 @@ using Tolerex.ServiceDefaults.Identity;
 var builder = DistributedApplication.CreateBuilder(args);
 var cluster = ClusterSettings.From(builder.Configuration, builder.AppHostDirectory);
 
-var tolerance = builder.AddParameter("tolerance", cluster.Tolerance.ToString(System.Globalization.CultureInfo.InvariantCulture));
-var balancer = builder.AddParameter("balancer", cluster.Balancer);
-var io = builder.AddParameter("io", cluster.Io);
-var clientTls = builder.AddParameter("clientTls", cluster.ClientTls ? "true" : "false");
-var traceSampling = builder.AddParameter("traceSampling", cluster.TraceSampling);
+var parameters = new ClusterParameters(
+    builder.AddParameter("tolerance", cluster.Tolerance.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+    builder.AddParameter("balancer", cluster.Balancer),
+    builder.AddParameter("io", cluster.Io),
+    builder.AddParameter("clientTls", cluster.ClientTls ? "true" : "false"),
+    builder.AddParameter("traceSampling", cluster.TraceSampling));
 var members = Enumerable.Range(1, cluster.Members).Select(i => new PeerIdentity(NodeRole.Member, $"member{i}")).ToList();
+
+// Publishing (a manifest for a deployment target): containers, volumes and secret parameters, no local path.
+if (builder.ExecutionContext.IsPublishMode)
+{
+    builder.AddPublishedCluster(cluster, parameters, members, imageTag: "latest");
+    builder.Build().Run();
+    return;
+}
+
 var certificates = ClusterCertificates.Create(cluster.CertificateRoot, [PeerIdentity.Leader, .. members, new PeerIdentity(NodeRole.Client, "client")]);
 
 // HaToKuSe on localhost:6666 (telnet/nc), gRPC (mutual TLS) for members and the other leader nodes, HTTP for
 // health and metrics. A group of 3 or 5 (parameter leaders) is leader1… on 6666, 6667…: any node serves clients.
-var leaders = Enumerable.Range(1, cluster.Leaders).Select(i => cluster.Leaders == 1 ? "leader" : $"leader{i}").Select((name, i) =>
+var leaders = ClusterSettings.LeaderNames(cluster.Leaders).Select((name, i) =>
     builder.AddProject<Projects.Tolerex_Leader>(name)
         .WithEndpoint(name: "hatokuse", port: 6666 + i, scheme: "tcp", env: "Tolerex__Leader__TcpPort")
         // Not proxied: each node finds itself in the peer list by the port it listens on.
@@ -23,9 +33,9 @@ var leaders = Enumerable.Range(1, cluster.Leaders).Select(i => cluster.Leaders =
         .WithHttpHealthCheck("/health", endpointName: "metrics")
         .WithEnvironment("Tolerex__Leader__Name", name)
         .WithEnvironment("Tolerex__Leader__DataDir", Path.Combine(cluster.DataRoot, name))
-        .WithEnvironment("Tolerex__Leader__Tolerance", tolerance)
-        .WithEnvironment("Tolerex__Leader__Balancer", balancer)
-        .WithEnvironment("Tolerex__Leader__Tls", clientTls)
+        .WithEnvironment("Tolerex__Leader__Tolerance", parameters.Tolerance)
+        .WithEnvironment("Tolerex__Leader__Balancer", parameters.Balancer)
+        .WithEnvironment("Tolerex__Leader__Tls", parameters.ClientTls)
         .WithIdentity(certificates, PeerIdentity.Leader)).ToList();
 
 // Every leader node's gRPC address: the group's peers, and where members look for the current leader.
@@ -52,7 +62,7 @@ foreach (var identity in members)
         .WithHttpEndpoint(name: "metrics", env: "Tolerex__Member__MetricsPort")
         .WithHttpHealthCheck("/health", endpointName: "metrics")
         .WithEnvironment("Tolerex__Member__Name", identity.Name)
-        .WithEnvironment("Tolerex__Member__Io", io)
+        .WithEnvironment("Tolerex__Member__Io", parameters.Io)
         .WithEnvironment("Tolerex__Member__DataDir", Path.Combine(cluster.DataRoot, identity.Name))
         .WithEnvironment("Tolerex__Member__Leader", leaderAddresses)
         .WithIdentity(certificates, identity));
@@ -63,7 +73,7 @@ foreach (var identity in members)
 foreach (var node in nodes)
 {
     node.WithEnvironment("OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
-        .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", traceSampling);
+        .WithEnvironment("OTEL_TRACES_SAMPLER_ARG", parameters.TraceSampling);
 }
 
 // Prometheus scraping every node's /metrics, when the binary is installed (apt-get install prometheus).

@@ -29,6 +29,10 @@ internal sealed record ClusterSettings(int Leaders, int Members, int Tolerance, 
         return new ClusterSettings(leaders, members, tolerance, balancer, io, clientTls, Ratio(configuration, "traceSampling", "1"), dataRoot, certificateRoot);
     }
 
+    /// <summary>The leader nodes' resource names: <c>leader</c> alone, <c>leader1</c>… in a group.</summary>
+    public static IEnumerable<string> LeaderNames(int leaders) =>
+        Enumerable.Range(1, leaders).Select(i => leaders == 1 ? "leader" : $"leader{i}");
+
     private static int Number(IConfiguration configuration, string name, int fallback)
     {
         var raw = configuration[$"Parameters:{name}"];

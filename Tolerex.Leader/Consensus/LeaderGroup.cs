@@ -7,8 +7,9 @@ namespace Tolerex.Leader.Consensus;
 
 /// <summary>
 /// The nodes of the leader group, by their gRPC addresses (<c>Tolerex:Leader:Peers</c>, this node included), and
-/// which of them is this node: the one on this node's gRPC port whose host is this machine. No peers: a group
-/// of one.
+/// which of them is this node: the one on this node's gRPC port whose host is this machine, or is named like
+/// this node (<c>Name</c>: in a container platform a node's service name, which resolves elsewhere). No peers: a
+/// group of one.
 /// </summary>
 internal sealed record LeaderGroup(Uri Self, IReadOnlyList<Uri> Peers)
 {
@@ -30,13 +31,16 @@ internal sealed record LeaderGroup(Uri Self, IReadOnlyList<Uri> Peers)
         var peers = addresses.Select(a => new Uri(NodeChannels.Canonical(a) + Path)).ToList();
         if (peers.Distinct().Count() != peers.Count)
             throw new FormatException("names a node twice");
-        var mine = peers.Where(p => p.Port == options.GrpcPort && IsThisMachine(p.Host)).ToList();
+        var mine = peers.Where(p => p.Port == options.GrpcPort && (IsThisMachine(p.Host) || IsNamed(p.Host, options.Name))).ToList();
         return mine.Count == 1
             ? new LeaderGroup(mine[0], peers)
             : throw new FormatException(mine.Count == 0
                 ? $"none of them is this node (port {options.GrpcPort} on this machine)"
                 : $"several of them could be this node ({string.Join(", ", mine)})");
     }
+
+    private static bool IsNamed(string host, string name) =>
+        host.Equals(name, StringComparison.OrdinalIgnoreCase) || host.StartsWith(name + ".", StringComparison.OrdinalIgnoreCase);
 
     private static bool IsThisMachine(string host)
     {

@@ -36,10 +36,11 @@ public sealed partial class NodeTls
         }
 
         if (caPath is null || certificatePath is null || keyPath is null)
-            throw new ConfigurationException($"{Section}: set all of CaCertificate, Certificate and Key (PEM file paths), or none of them to use the development CA");
+            throw new ConfigurationException($"{Section}: set all of CaCertificate, Certificate and Key (PEM files or PEM text), or none of them to use the development CA");
 
-        var ca = Read(() => X509Certificate2.CreateFromPem(File.ReadAllText(caPath)), $"{Section}:CaCertificate", caPath);
-        var certificate = Read(() => X509Certificate2.CreateFromPemFile(certificatePath, keyPath), $"{Section}:Certificate/Key", certificatePath);
+        var ca = Read(() => X509Certificate2.CreateFromPem(Pem(caPath)), $"{Section}:CaCertificate", caPath);
+        var certificate = Read(() => X509Certificate2.CreateFromPem(Pem(certificatePath), Pem(keyPath)), $"{Section}:Certificate/Key", certificatePath);
+        (caPath, certificatePath) = (Describe(caPath), Describe(certificatePath));
         CheckValidity(ca, $"CA certificate {caPath}", at, notes);
         CheckValidity(certificate, $"certificate {certificatePath}", at, notes);
         var tls = new NodeTls(ca, certificate, notes);
@@ -73,6 +74,14 @@ public sealed partial class NodeTls
 
     private static string? Setting(string? value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
 
+    /// <summary>A setting holds the PEM text itself, or the path of a file holding it.</summary>
+    private static bool IsPemText(string setting) => setting.StartsWith("-----BEGIN ", StringComparison.Ordinal);
+
+    private static string Pem(string setting) => IsPemText(setting) ? setting : File.ReadAllText(setting);
+
+    /// <summary>How messages name a setting: its path, or "(PEM text)" (never a key's contents).</summary>
+    private static string Describe(string setting) => IsPemText(setting) ? "(PEM text)" : setting;
+
     private static X509Certificate2 PublicPart(X509Certificate2 certificate) => X509CertificateLoader.LoadCertificate(certificate.RawData);
 
     private static X509Certificate2 Read(Func<X509Certificate2> load, string key, string path)
@@ -83,7 +92,7 @@ public sealed partial class NodeTls
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
         {
-            throw new ConfigurationException($"{key}: cannot read '{path}': {e.Message}");
+            throw new ConfigurationException($"{key}: cannot read '{Describe(path)}': {e.Message}");
         }
     }
 }

@@ -114,7 +114,7 @@ public sealed class NodeProcess : IAsyncDisposable
     public static int FreePort() => TestPorts.Next();
 
     /// <summary>The project's build output, in the same configuration as this test assembly.</summary>
-    private static string AssemblyPath(string project)
+    internal static string AssemblyPath(string project)
     {
         var testBin = new DirectoryInfo(AppContext.BaseDirectory); // …/Tolerex.Tests/bin/<Configuration>/<tfm>/
         var tfm = testBin.Name;

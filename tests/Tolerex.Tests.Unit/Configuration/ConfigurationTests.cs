@@ -214,6 +214,15 @@ public class ConfigurationTests
     }
 
     [Fact]
+    public void A_leader_in_a_container_finds_itself_among_its_peers_by_its_name()
+    {
+        // Every node listens on the same port in its own container; peers are service names, this node's among them.
+        using var node = Leader(settings: [("Tolerex:Leader:Peers", "leader1:5555,leader2.tolerex.svc:5555,leader3:5555"), ("Tolerex:Leader:GrpcPort", "5555"),
+            ("Tolerex:Leader:Name", "leader2")]);
+        Assert.Equal("https://leader2.tolerex.svc:5555/tolerex/consensus", Tolerex.Leader.Consensus.LeaderGroup.From(node.Options<LeaderOptions>()).Self.ToString());
+    }
+
+    [Fact]
     public void A_member_takes_every_node_of_a_leader_group_in_order()
     {
         using var node = Member(settings: [("Tolerex:Member:Leader", "leader-0:5555, https://leader-1:5555,leader-2:5555")]);

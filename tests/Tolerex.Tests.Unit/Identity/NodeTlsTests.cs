@@ -50,6 +50,21 @@ public sealed class NodeTlsTests : IDisposable
     }
 
     [Fact]
+    public void Pem_text_in_place_of_paths_is_used_and_a_damaged_one_is_named_without_its_contents()
+    {
+        var (ca, certificate, key) = Files(new PeerIdentity(NodeRole.Member, "m2"), DateTimeOffset.UtcNow, TimeSpan.FromDays(365));
+        var config = new TlsOptions { CaCertificate = File.ReadAllText(ca), Certificate = File.ReadAllText(certificate), Key = File.ReadAllText(key) };
+        var tls = NodeTls.Load(config, new PeerIdentity(NodeRole.Member, "ignored"));
+        Assert.Equal(new PeerIdentity(NodeRole.Member, "m2"), tls.Identity);
+        Assert.Contains(tls.Notes, n => n.Contains("(PEM text)", StringComparison.Ordinal));
+
+        var damagedKey = "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n";
+        var e = Assert.Throws<ConfigurationException>(() => NodeTls.Load(new TlsOptions { CaCertificate = config.CaCertificate, Certificate = config.Certificate, Key = damagedKey }, PeerIdentity.Leader));
+        Assert.Contains("(PEM text)", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("not a key", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Partial_or_unreadable_configuration_is_a_clear_error()
     {
         var partial = Assert.Throws<ConfigurationException>(() => NodeTls.Load(new TlsOptions { Certificate = "/x.crt" }, PeerIdentity.Leader));
