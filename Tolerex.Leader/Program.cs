@@ -1,12 +1,15 @@
 using Microsoft.Extensions.Options;
 using Tolerex.Leader;
 using Tolerex.Leader.Configuration;
+using Tolerex.Leader.Deployment;
 using Tolerex.Leader.Index;
 using Tolerex.ServiceDefaults.Configuration;
 using Tolerex.ServiceDefaults.Identity;
 
 if (args is ["bench-index", ..])
     return await IndexBench.RunAsync(args);
+if (args is [IssueCertificatesVerb.Name, ..])
+    return await IssueCertificatesVerb.RunAsync(args);
 
 // The content root is the program's own folder, so its appsettings.json applies wherever it is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
