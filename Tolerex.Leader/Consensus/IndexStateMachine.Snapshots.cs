@@ -49,7 +49,7 @@ internal sealed partial class IndexStateMachine
         byte[] data;
         using (var file = _fs.Open(path))
             data = file.ReadAll(path);
-        var ids = Load(data);
+        var ids = Load(data, path);
         _appliedIndex = newest.Index;
         _appliedTerm = newest.Term;
         _snapshotBegun = newest.Index;
@@ -138,7 +138,7 @@ internal sealed partial class IndexStateMachine
         var path = Path.Combine(SnapshotDirectory, $"{entry.Index}-{entry.Term}{Suffix}");
         AtomicFile.Write(_fs, path, data);
         map.Clear();
-        var ids = Load(data);
+        var ids = Load(data, path);
         Volatile.Write(ref _appliedTerm, entry.Term);
         Volatile.Write(ref _appliedIndex, entry.Index);
         Interlocked.Exchange(ref _snapshotBegun, entry.Index);
@@ -148,9 +148,9 @@ internal sealed partial class IndexStateMachine
         return entry.Index;
     }
 
-    private int Load(byte[] data)
+    private int Load(byte[] data, string path)
     {
-        foreach (var record in JournalEntryFormat.Read(data, bytes => Damaged(0, bytes)))
+        foreach (var record in JournalEntryFormat.Read(data, bytes => DamagedSnapshot(path, bytes)))
         {
             if (record.Kind != HeaderKind)
                 Apply(record, null);

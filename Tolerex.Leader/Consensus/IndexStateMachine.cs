@@ -128,6 +128,15 @@ internal sealed partial class IndexStateMachine(IndexMap map, MemberRegistry reg
         LogDamagedEntry(logger, entryIndex, bytes);
     }
 
+    private void DamagedSnapshot(string path, int bytes)
+    {
+        Interlocked.Increment(ref _corrupt);
+        LogDamagedSnapshot(logger, path, bytes);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Index snapshot {Path}: {Bytes} damaged bytes skipped (the records in them are lost from this node's index)")]
+    private static partial void LogDamagedSnapshot(ILogger logger, string path, int bytes);
+
     [LoggerMessage(Level = LogLevel.Error, Message = "Index entry {Index}: {Bytes} bytes could not be read; the rest of the entry is skipped")]
     private static partial void LogDamagedEntry(ILogger logger, long index, int bytes);
 
