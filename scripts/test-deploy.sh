@@ -127,8 +127,18 @@ for project in Leader Member; do
     || { tail -30 "$work/publish-$project.log"; fail "publishing Tolerex.$project"; }
 done
 for image in leader member; do
-  user=$(podman image inspect --format '{{.Config.User}}' "$(podman pull -q --tls-verify=false "$registry/tolerex/$image:latest")")
+  id=$(podman pull -q --tls-verify=false "$registry/tolerex/$image:latest")
+  user=$(podman image inspect --format '{{.Config.User}}' "$id")
   [[ $user == 1654 ]] || fail "tolerex/$image runs as '$user', not 1654"
+  # No key or certificate in the image: the app's files hold none (the base image's public CA bundle aside).
+  container=$(podman create "$id")
+  podman export -o "$work/$image.tar" "$container"
+  podman rm -f "$container" >/dev/null
+  app_files=$(tar -tf "$work/$image.tar" | grep -c '^\(\./\)\?app/.' || true)
+  ((app_files > 10)) || fail "tolerex/$image: no application under /app"
+  secrets=$(tar -xOf "$work/$image.tar" --wildcards 'app/*' './app/*' 2>/dev/null | grep -a -c -e 'PRIVATE KEY-----' -e 'BEGIN CERTIFICATE-----' || true)
+  rm -f "$work/$image.tar"
+  [[ $secrets == 0 ]] || fail "tolerex/$image carries $secrets PEM blocks under /app"
 done
 
 # ---- 5. identities, and the cluster as podman runs it.

@@ -43,6 +43,9 @@ internal static class ConsensusHost
             node.ColdStart = false; // the group is the configured peers, not grown at run time
             node.LowerElectionTimeout = (int)options.Value.ElectionTimeout.TotalMilliseconds;
             node.UpperElectionTimeout = 2 * node.LowerElectionTimeout;
+            // A follower that misses heartbeats first checks whether the leader still answers: a leader slowed down
+            // (a starved machine, a long pause) keeps leading instead of losing in-flight writes to an election.
+            node.AggressiveLeaderStickiness = true;
             // Reads are served under the leader's lease (see Leadership.CanReadAsync).
             node.IsLeaderLeaseEnabled = true;
             node.ClientHandlerName = ClientName;

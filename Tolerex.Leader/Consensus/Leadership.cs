@@ -31,6 +31,7 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
     private volatile bool _leading;
     private volatile LeaderInfo _leader = LeaderInfo.None;
     private volatile CancellationTokenSource _leaderEra = new();
+    private IClusterMember? _eraLeader; // the leader _leaderEra belongs to; written by LeaderChanged handlers only
 
     /// <summary>What this node learnt about <see cref="Member"/>; it counts only while that member still leads.</summary>
     private sealed record LeaderInfo(IClusterMember? Member, string Name, string? HaToKuSe, string? Grpc)
@@ -59,8 +60,8 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
     public string? LeaderGrpc => Current.Grpc;
 
     /// <summary>
-    /// Cancelled when the group's leader changes or is lost: a connection passed to the former leader must not
-    /// wait on it (cut off by a partition, it would hold the client until TCP gave up).
+    /// Cancelled when this node learns that another node leads: a connection passed to the former leader must
+    /// not wait on it (cut off by a partition, it would hold the client until TCP gave up).
     /// </summary>
     public CancellationToken LeaderEra => _leaderEra.Token;
 
@@ -99,8 +100,11 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
         cluster.LeaderChanged += (source, leader) =>
         {
             LeaderMetrics.LeaderChanged();
-            // Not disposed: a reader may still be taking its token.
-            _ = Interlocked.Exchange(ref _leaderEra, new CancellationTokenSource()).CancelAsync();
+            // A new leader ends the former one's era. No leader for a moment does not: a follower whose heartbeat
+            // came late forgets the leader until the next one, and passed connections must survive that.
+            // (The replaced source is not disposed: a reader may still be taking its token.)
+            if (leader is not null && !ReferenceEquals(Interlocked.Exchange(ref _eraLeader, leader), leader))
+                _ = Interlocked.Exchange(ref _leaderEra, new CancellationTokenSource()).CancelAsync();
             _ = LearnLeaderAsync(leader);
         };
         _ = LearnLeaderAsync(cluster.Leader);

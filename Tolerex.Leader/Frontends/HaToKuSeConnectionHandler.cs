@@ -101,7 +101,11 @@ internal sealed partial class HaToKuSeConnectionHandler(
                 // client's next connection is passed to the new leader (a Redis Sentinel failover disconnects
                 // clients the same way).
                 if (forwarder.ShouldForward)
+                {
+                    if (_throttle.Allow("stopped-leading", out var closedBefore))
+                        LogClosedNoLongerLeading(logger, closedBefore);
                     break;
+                }
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ConnectionResetException or IOException or SocketException
@@ -151,6 +155,9 @@ internal sealed partial class HaToKuSeConnectionHandler(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "HaToKuSe connection {ConnectionId}: a line stayed incomplete for {Seconds} s; closing")]
     private static partial void LogPartialLineTimeout(ILogger logger, string connectionId, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "HaToKuSe connection closed after its replies: this node no longer leads the group ({Held} more like it since the last line)")]
+    private static partial void LogClosedNoLongerLeading(ILogger logger, long held);
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "HaToKuSe client connected: {ConnectionId} from {Remote}")]
     private static partial void LogConnected(ILogger logger, string connectionId, string? remote);

@@ -15,8 +15,9 @@ namespace Tolerex.Leader.Frontends;
 /// Serves a HaToKuSe connection made to a node that does not lead the leader group: it opens a connection to
 /// the leader's HaToKuSe listener and passes bytes both ways, so the client gets exactly the leader's replies
 /// (banner, AUTH, everything). While the group has no leader it waits up to <c>NoLeaderTimeout</c>, then answers
-/// <c>ERROR: no leader</c> and closes. If the leader goes away, or this node learns that another one leads (the
-/// former leader may be cut off rather than dead), the connection closes, as a leader's would.
+/// <c>ERROR: no leader</c> and closes. If the leader goes away, or this node learns that another node leads (the
+/// former leader may be cut off rather than dead), the connection closes, as a leader's would; a moment without
+/// a known leader (a late heartbeat) does not close it.
 /// </summary>
 internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls, IOptions<LeaderOptions> leaderOptions, ILogger<LeaderForwarder> logger)
 {
@@ -67,9 +68,13 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
             using var done = CancellationTokenSource.CreateLinkedTokenSource(closed, era);
             var up = connection.Transport.Input.CopyToAsync(upstream, done.Token);
             var down = upstream.CopyToAsync(connection.Transport.Output.AsStream(leaveOpen: true), done.Token);
-            await Task.WhenAny(up, down);
+            var ended = await Task.WhenAny(up, down);
             await done.CancelAsync();
             await Task.WhenAll(up, down).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            if (era.IsCancellationRequested && !closed.IsCancellationRequested && _throttle.Allow("leader-changed", out var cut))
+                LogCutOnLeaderChange(logger, cut);
+            else if (ended == down && !closed.IsCancellationRequested)
+                LogLeaderClosed(logger, connection.ConnectionId);
         }
 
         return true;
@@ -125,6 +130,12 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
 
         return null;
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "HaToKuSe connection passed to the former leader closed: the leader changed ({Held} more like it since the last line)")]
+    private static partial void LogCutOnLeaderChange(ILogger logger, long held);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "HaToKuSe connection {ConnectionId}: the leader closed it")]
+    private static partial void LogLeaderClosed(ILogger logger, string connectionId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe connection refused: the leader group had no leader for {Seconds} s ({Held} more like it since the last line)")]
     private static partial void LogNoLeader(ILogger logger, double seconds, long held);

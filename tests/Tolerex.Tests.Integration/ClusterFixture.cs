@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Aspire.Hosting;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Tolerex.Tests.Integration;
 
@@ -23,6 +25,8 @@ public class ClusterFixture : IAsyncLifetime
 
     public DistributedApplication App { get; private set; } = null!;
     public string DataRoot { get; } = Directory.CreateTempSubdirectory("tolerex-it-").FullName;
+    /// <summary>What the nodes logged, for failure messages.</summary>
+    public ResourceLogs Logs { get; } = new();
     public string Host { get; private set; } = "localhost";
     public int Port { get; private set; }
 
@@ -32,6 +36,7 @@ public class ClusterFixture : IAsyncLifetime
         var builder = await DistributedApplicationTestingBuilder.CreateAsync<Projects.Tolerex_AppHost>(
             [$"--Tolerex:DataRoot={DataRoot}", $"--Tolerex:CertificateRoot={Path.Combine(DataRoot, "certs")}", $"--Parameters:leaders={Leaders}", $"--Parameters:members={Members}", $"--Parameters:tolerance={Tolerance}"],
             cts.Token);
+        builder.Services.AddLogging(logging => logging.AddProvider(Logs));
         App = await builder.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);
         foreach (var leader in LeaderResources)
@@ -45,10 +50,25 @@ public class ClusterFixture : IAsyncLifetime
         // The first SET of a fresh cluster compiles its path on the leader and every member it touches, which can
         // take longer than a store timeout on a busy machine; it must still be acknowledged (slowly), not refused.
         // Tests then start from a cluster whose paths are warm, so their own timings measure what they test.
-        await using var first = await ConnectAsync();
-        var reply = await first.CommandAsync("SET 0 first").WaitAsync(StartTimeout);
-        if (reply != "OK" || await first.CommandAsync("DEL 0") != "OK")
-            throw new InvalidOperationException($"the first SET of a fresh cluster was answered '{reply}'");
+        string reply;
+        try
+        {
+            await using var first = await ConnectAsync();
+            reply = await first.CommandAsync("SET 0 first").WaitAsync(StartTimeout);
+            if (reply == "OK")
+                reply = await first.CommandAsync("DEL 0");
+        }
+        catch (Exception e) when (e is IOException or TimeoutException)
+        {
+            reply = e.Message;
+        }
+
+        if (reply != "OK")
+        {
+            // Only for the message: the nodes' last lines reach the AppHost's loggers a moment after they are written.
+            await Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None);
+            throw new InvalidOperationException($"the first SET of a fresh cluster was answered '{reply}'; the nodes said:\n{Logs.Last(120)}");
+        }
     }
 
     public Task<HaToKuSeConnection> ConnectAsync(bool quiet = true) => HaToKuSeConnection.OpenAsync(Host, Port, quiet);
