@@ -21,11 +21,12 @@ if (builder.ExecutionContext.IsPublishMode)
 
 var certificates = ClusterCertificates.Create(cluster.CertificateRoot, [PeerIdentity.Leader, .. members, new PeerIdentity(NodeRole.Client, "client")]);
 
-// HaToKuSe on localhost:6666 (telnet/nc), gRPC (mutual TLS) for members and the other leader nodes, HTTP for
-// health and metrics. A group of 3 or 5 (parameter leaders) is leader1… on 6666, 6667…: any node serves clients.
+// HaToKuSe on localhost:6666 (telnet/nc), RESP on 6380 (redis-cli), gRPC (mutual TLS) for members and the other leader nodes, HTTP for
+// health and metrics. A group of 3 or 5 (parameter leaders) is leader1… on 6666, 6667… (RESP 6380, 6381…): any node serves clients.
 var leaders = ClusterSettings.LeaderNames(cluster.Leaders).Select((name, i) =>
     builder.AddProject<Projects.Tolerex_Leader>(name)
         .WithEndpoint(name: "hatokuse", port: 6666 + i, scheme: "tcp", env: "Tolerex__Leader__TcpPort")
+        .WithEndpoint(name: "resp", port: 6380 + i, scheme: "tcp", env: "Tolerex__Leader__RespPort")
         // Not proxied: each node finds itself in the peer list by the port it listens on.
         .WithEndpoint(name: "grpc", scheme: "https", env: "Tolerex__Leader__GrpcPort", isProxied: false)
         .WithEndpoint("grpc", e => e.Transport = "http2")

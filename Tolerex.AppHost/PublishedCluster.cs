@@ -9,6 +9,7 @@ internal static class PublishedCluster
 {
     public const string DataPath = "/data";
     public const int HaToKuSePort = 6666;
+    public const int RespPort = 6380;
     public const int LeaderGrpcPort = 5555;
     public const int MemberGrpcPort = 5556;
     public const int LeaderMetricsPort = 9090;
@@ -22,6 +23,7 @@ internal static class PublishedCluster
         var leaders = ClusterSettings.LeaderNames(cluster.Leaders).Select(name =>
             builder.AddContainer(name, "tolerex/leader", imageTag)
                 .WithEndpoint(name: "hatokuse", port: HaToKuSePort, targetPort: HaToKuSePort, scheme: "tcp", isExternal: true)
+                .WithEndpoint(name: "resp", port: RespPort, targetPort: RespPort, scheme: "tcp", isExternal: true)
                 .WithEndpoint(name: "grpc", targetPort: LeaderGrpcPort, scheme: "https")
                 .WithEndpoint("grpc", e => e.Transport = "http2")
                 .WithHttpEndpoint(name: "metrics", targetPort: LeaderMetricsPort)
@@ -30,6 +32,7 @@ internal static class PublishedCluster
                 .WithEnvironment("Tolerex__Leader__DataDir", DataPath)
                 .WithEnvironment("Tolerex__Leader__TcpListenAddress", "0.0.0.0") // clients come from other hosts
                 .WithEnvironment("Tolerex__Leader__TcpPort", Text(HaToKuSePort))
+                .WithEnvironment("Tolerex__Leader__RespPort", Text(RespPort))
                 .WithEnvironment("Tolerex__Leader__GrpcPort", Text(LeaderGrpcPort))
                 .WithEnvironment("Tolerex__Leader__MetricsPort", Text(LeaderMetricsPort))
                 .WithEnvironment("Tolerex__Leader__Tolerance", parameters.Tolerance)

@@ -37,6 +37,8 @@ internal static class LeaderHost
         services.AddSingleton<ReplicationCoordinator>();
         services.AddSingleton<LeaderCommands>();
         services.AddSingleton<HaToKuSeCommands>();
+        services.AddSingleton<RespCommands>();
+        services.AddSingleton<ClientConnections>();
         services.AddSingleton<LeaderForwarder>();
         services.AddHostedService<HeartbeatMonitor>();
         services.AddSingleton<CopyRestorer>();
@@ -75,7 +77,7 @@ internal static class LeaderHost
         return app;
     }
 
-    /// <summary>gRPC for members (mutual TLS 1.3, a member certificate required), plain HTTP for health and metrics, and HaToKuSe.</summary>
+    /// <summary>gRPC for members (mutual TLS 1.3, a member certificate required), plain HTTP for health and metrics, HaToKuSe and RESP.</summary>
     private sealed class LeaderListeners(IOptions<LeaderOptions> leaderOptions, NodeTls tls) : IConfigureOptions<KestrelServerOptions>
     {
         public void Configure(KestrelServerOptions kestrel)
@@ -87,20 +89,27 @@ internal static class LeaderHost
                 o.UseHttps(https => tls.ConfigureServer(https, requireClientCertificate: true));
             });
             kestrel.ListenAnyIP(options.MetricsPort, o => o.Protocols = HttpProtocols.Http1);
-            void HaToKuSe(ListenOptions o)
-            {
-                if (options.Tls)
-                    o.UseHttps(https => tls.ConfigureServer(https, requireClientCertificate: false));
-                o.UseConnectionHandler<HaToKuSeConnectionHandler>();
-            }
+            Client<HaToKuSeConnectionHandler>(options.TcpPort);
+            Client<RespConnectionHandler>(options.RespPort);
 
-            // Kestrel cannot pick a free port for "localhost" (two addresses); port 0 there means IPv4 loopback.
-            if (options.TcpListenAddress is "localhost" && options.TcpPort != 0)
-                kestrel.ListenLocalhost(options.TcpPort, HaToKuSe);
-            else if (options.TcpListenAddress is "localhost")
-                kestrel.Listen(IPAddress.Loopback, 0, HaToKuSe);
-            else
-                kestrel.Listen(IPAddress.Parse(options.TcpListenAddress), options.TcpPort, HaToKuSe);
+            // The client protocols share an address, TLS and limits.
+            void Client<THandler>(int port) where THandler : ConnectionHandler
+            {
+                void Configure(ListenOptions o)
+                {
+                    if (options.Tls)
+                        o.UseHttps(https => tls.ConfigureServer(https, requireClientCertificate: false));
+                    o.UseConnectionHandler<THandler>();
+                }
+
+                // Kestrel cannot pick a free port for "localhost" (two addresses); port 0 there means IPv4 loopback.
+                if (options.TcpListenAddress is "localhost" && port != 0)
+                    kestrel.ListenLocalhost(port, Configure);
+                else if (options.TcpListenAddress is "localhost")
+                    kestrel.Listen(IPAddress.Loopback, 0, Configure);
+                else
+                    kestrel.Listen(IPAddress.Parse(options.TcpListenAddress), port, Configure);
+            }
         }
     }
 }

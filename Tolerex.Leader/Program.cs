@@ -25,7 +25,7 @@ if (app is null)
 
 app.MapLeader();
 var options = app.Services.GetRequiredService<IOptions<LeaderOptions>>().Value;
-LeaderLogMessages.Starting(app.Logger, options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.Tls, options.GrpcPort, options.MetricsPort);
+LeaderLogMessages.Starting(app.Logger, options.Tolerance, options.Balancer, options.TcpListenAddress, options.TcpPort, options.RespPort, options.Tls, options.GrpcPort, options.MetricsPort);
 app.Logger.LogNotes(app.Services.GetRequiredService<NodeTls>());
 if (options.Durability == Tolerex.Storage.Durability.Os)
     LeaderLogMessages.DurabilityIgnored(app.Logger);

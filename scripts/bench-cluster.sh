@@ -17,7 +17,7 @@ cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm 
 trap cleanup EXIT
 base=${BENCH_BASE_PORT:-$((20000 + RANDOM % 20000))}
 export Logging__LogLevel__Default=Warning
-LEADER_GRPC_PORT=$base LEADER_TCP_PORT=$((base+1)) LEADER_METRICS_PORT=$((base+2)) TOLERANCE=$tolerance \
+LEADER_GRPC_PORT=$base LEADER_TCP_PORT=$((base+1)) LEADER_METRICS_PORT=$((base+2)) LEADER_RESP_PORT=$((base+3)) TOLERANCE=$tolerance \
   dotnet Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll --data-dir "$data/leader" >"$data/leader.log" 2>&1 & pids+=($!)
 for i in $(seq 1 "$members"); do
   LEADER_ADDR=localhost:$base dotnet Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll \

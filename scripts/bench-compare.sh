@@ -23,7 +23,7 @@ $T -p $((base+90)) -c 50 -n 60000 -t set --idbase 9000000 >/dev/null
 start() { # checkout port-base: prints the cluster's pids
   local dir b=$2 own=()
   dir=$(cd "$1" && pwd)
-  LEADER_GRPC_PORT=$b LEADER_TCP_PORT=$((b+1)) LEADER_METRICS_PORT=$((b+2)) TOLERANCE=2 \
+  LEADER_GRPC_PORT=$b LEADER_TCP_PORT=$((b+1)) LEADER_METRICS_PORT=$((b+2)) LEADER_RESP_PORT=$((b+3)) TOLERANCE=2 \
     dotnet "$dir/Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll" --data-dir "$data/l$b" >"$data/leader$b.log" 2>&1 & own+=($!)
   for i in 1 2 3; do
     LEADER_ADDR=localhost:$b dotnet "$dir/Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll" \

@@ -26,7 +26,7 @@ start() { # leaders port-base
   for j in $(seq 1 $k); do peers+="${peers:+,}localhost:$((b+3*j))"; done
   local extra=(); [ "$k" -gt 1 ] && extra=(LEADER_PEERS=$peers)
   for j in $(seq 1 $k); do
-    env "${extra[@]}" LEADER_GRPC_PORT=$((b+3*j)) LEADER_TCP_PORT=$((b+3*j+1)) LEADER_METRICS_PORT=$((b+3*j+2)) TOLERANCE=2 \
+    env "${extra[@]}" LEADER_GRPC_PORT=$((b+3*j)) LEADER_TCP_PORT=$((b+3*j+1)) LEADER_METRICS_PORT=$((b+3*j+2)) LEADER_RESP_PORT=$((b+50+j)) TOLERANCE=2 \
       dotnet $L --data-dir "$data/l$b-$j" --Tolerex:Leader:Name=l$j >"$data/leader$b-$j.log" 2>&1 & pids+=($!)
   done
   for i in 1 2 3; do

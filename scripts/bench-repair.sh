@@ -19,7 +19,7 @@ cleanup() { kill -CONT "${pids[@]}" 2>/dev/null || true; kill "${pids[@]}" 2>/de
 trap cleanup EXIT
 base=${BENCH_BASE_PORT:-$((20000 + RANDOM % 10000))}
 export Logging__LogLevel__Default=Warning
-env Tolerex__Leader__GrpcPort=$base Tolerex__Leader__TcpPort=$((base+1)) Tolerex__Leader__MetricsPort=$((base+2)) \
+env Tolerex__Leader__GrpcPort=$base Tolerex__Leader__TcpPort=$((base+1)) Tolerex__Leader__MetricsPort=$((base+2)) Tolerex__Leader__RespPort=$((base+3)) \
   Tolerex__Leader__Tolerance=2 Tolerex__Leader__ReplaceAfter=0s "$@" \
   dotnet Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll --data-dir "$data/leader" >"$data/leader.log" 2>&1 & pids+=($!)
 member_pids=()

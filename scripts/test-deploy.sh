@@ -11,11 +11,12 @@
 #   - every leader pod restarted, the group keeps its index: every GET answers its value.
 # Cleans up what it made (pods, volumes, images, registry, temporary files) and exits non-zero on any failure.
 #
-#   sudo scripts/test-deploy.sh            # HATOKUSE_PORT=6666 BASE_PORT=27000 KEEP=1 (leave it running)
+#   sudo scripts/test-deploy.sh            # HATOKUSE_PORT=6666 RESP_PORT=6380 BASE_PORT=27000 KEEP=1 (leave it running)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 HATOKUSE_PORT=${HATOKUSE_PORT:-6666}
+RESP_PORT=${RESP_PORT:-6380}
 BASE_PORT=${BASE_PORT:-27000}
 IDS=${IDS:-40}
 py=/usr/bin/python3
@@ -62,8 +63,10 @@ if [[ ! -f $conf || "$(cat "$conf")" != "$want" ]]; then
   printf '%s\n' "$want" > "$conf"
 fi
 free_port() { "$py" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-"$py" -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $HATOKUSE_PORT))" 2>/dev/null \
-  || fail "port $HATOKUSE_PORT is taken (set HATOKUSE_PORT)"
+for port in "$HATOKUSE_PORT" "$RESP_PORT"; do
+  "$py" -c "import socket,sys; s=socket.socket(); s.bind(('127.0.0.1', $port))" 2>/dev/null \
+    || fail "port $port is taken (set HATOKUSE_PORT or RESP_PORT)"
+done
 
 # ---- 2. a local registry (plain HTTP on loopback; the SDK is told so).
 registry=127.0.0.1:$(free_port)
@@ -146,7 +149,7 @@ say "issuing identities (deploy/kubernetes/make-secret.sh)"
 TOLEREX_CA_DIR=$work/ca "$root/deploy/kubernetes/make-secret.sh" > "$work/secret.yaml" 2> "$work/secret.log" \
   || { cat "$work/secret.log"; fail "make-secret.sh"; }
 "$py" "$root/deploy/podman/kube-to-podman.py" "$root/deploy/kubernetes" "$work/secret.yaml" --registry "$registry" \
-  --base-port "$BASE_PORT" --hatokuse-port "$HATOKUSE_PORT" > "$work/podman.yaml" 2> "$work/adapt.log" \
+  --base-port "$BASE_PORT" --hatokuse-port "$HATOKUSE_PORT" --resp-port "$RESP_PORT" > "$work/podman.yaml" 2> "$work/adapt.log" \
   || { cat "$work/adapt.log"; fail "kube-to-podman.py"; }
 grep '^kube-to-podman:' "$work/adapt.log" | sed 's/^/  /'
 ports=$(tail -1 "$work/adapt.log")

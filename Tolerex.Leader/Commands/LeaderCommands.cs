@@ -35,7 +35,7 @@ internal readonly record struct BulkSetResult(long Count, long First, long Store
 
 /// <summary>
 /// The leader's commands, whatever protocol they arrive in: each does its work and returns a typed result,
-/// which the front ends (HaToKuSe on the client port) turn into reply bytes.
+/// which the front ends (HaToKuSe and RESP) turn into reply bytes.
 /// </summary>
 internal sealed partial class LeaderCommands(
     ReplicationCoordinator replication,
@@ -83,6 +83,17 @@ internal sealed partial class LeaderCommands(
             return ReadResult.NoLeader;
         return await replication.GetAsync(id);
     }
+
+    /// <summary>Whether <paramref name="id"/> is indexed: <see cref="ReadStatus.Found"/>, <see cref="ReadStatus.NotFound"/> or, off the leader's lease, <see cref="ReadStatus.NoLeader"/>.</summary>
+    public async Task<ReadStatus> ExistsAsync(long id)
+    {
+        if (!await leadership.CanReadAsync())
+            return ReadStatus.NoLeader;
+        return index.TryGet(id, out _) ? ReadStatus.Found : ReadStatus.NotFound;
+    }
+
+    /// <summary>How many ids are indexed.</summary>
+    public int Count => index.Count;
 
     public async Task<DelOutcome> DeleteAsync(long id)
     {

@@ -15,6 +15,7 @@ internal static class LeaderConfiguration
             ("BALANCER_STRATEGY", "Balancer"),
             ("LEADER_GRPC_PORT", "GrpcPort"),
             ("LEADER_TCP_PORT", "TcpPort"),
+            ("LEADER_RESP_PORT", "RespPort"),
             ("LEADER_METRICS_PORT", "MetricsPort"),
             ("LEADER_PEERS", "Peers"),
             ("TOLEREX_PASSWORD", "Password"),

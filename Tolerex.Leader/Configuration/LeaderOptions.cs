@@ -39,6 +39,12 @@ internal sealed class LeaderOptions
 
     [Range(0, 65535)]
     public int TcpPort { get; set; } = 6666;
+    /// <summary>
+    /// Port of the RESP2 listener (Redis clients: redis-cli, redis-benchmark, client libraries), on
+    /// <see cref="TcpListenAddress"/> with the same TLS, password and limits as HaToKuSe; 0 picks a free port.
+    /// </summary>
+    [Range(0, 65535)]
+    public int RespPort { get; set; } = 6380;
     [Range(0, 65535)]
     public int MetricsPort { get; set; } = 9090;
     /// <summary>Address of the HaToKuSe listener: loopback by default.</summary>
@@ -61,7 +67,7 @@ internal sealed class LeaderOptions
     /// <summary>A wrong password is answered only after this delay, so guessing is slow.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan AuthFailureDelay { get; set; } = TimeSpan.FromSeconds(1);
-    /// <summary>Open HaToKuSe connections accepted; one more gets <c>ERROR: too many connections</c> and is closed.</summary>
+    /// <summary>Open client connections accepted, HaToKuSe and RESP together; one more gets <c>ERROR: too many connections</c> (RESP: <c>-ERR max number of clients reached</c>) and is closed.</summary>
     [Range(1, 1_000_000)]
     public int MaxConnections { get; set; } = 10_000;
     /// <summary>Close a connection that sends nothing for this long; zero (the default, like Redis) never does.</summary>

@@ -53,6 +53,7 @@ internal static class ConsensusHost
             node.ProtocolVersionPolicy = HttpVersionPolicy.RequestVersionExact;
             node.Metadata[NodeMetadata.Name] = options.Value.Name;
             node.Metadata[NodeMetadata.HaToKuSe] = $"{self.Host}:{options.Value.TcpPort}";
+            node.Metadata[NodeMetadata.Resp] = $"{self.Host}:{options.Value.RespPort}";
         });
 #pragma warning disable EXTEXP0001 // RemoveAllResilienceHandlers is experimental in Microsoft.Extensions.Http.Resilience
         services.AddHttpClient(ClientName)
@@ -114,4 +115,6 @@ internal static class NodeMetadata
     public const string Name = "tolerex-name";
     /// <summary>host:port of the node's HaToKuSe listener, where the other nodes forward their clients while it leads.</summary>
     public const string HaToKuSe = "tolerex-hatokuse";
+    /// <summary>host:port of the node's RESP listener, where the other nodes forward their RESP clients while it leads.</summary>
+    public const string Resp = "tolerex-resp";
 }

@@ -34,9 +34,9 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
     private IClusterMember? _eraLeader; // the leader _leaderEra belongs to; written by LeaderChanged handlers only
 
     /// <summary>What this node learnt about <see cref="Member"/>; it counts only while that member still leads.</summary>
-    private sealed record LeaderInfo(IClusterMember? Member, string Name, string? HaToKuSe, string? Grpc)
+    private sealed record LeaderInfo(IClusterMember? Member, string Name, string? HaToKuSe, string? Resp, string? Grpc)
     {
-        public static readonly LeaderInfo None = new(null, "", null, null);
+        public static readonly LeaderInfo None = new(null, "", null, null, null);
     }
 
     private LeaderInfo Current => cluster.Leader is { } leader && ReferenceEquals(_leader.Member, leader) ? _leader : LeaderInfo.None;
@@ -55,6 +55,9 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
 
     /// <summary>host:port of the current leader's HaToKuSe listener when another node leads; null otherwise.</summary>
     public string? LeaderHaToKuSe => Current.HaToKuSe;
+
+    /// <summary>host:port of the current leader's RESP listener when another node leads; null otherwise.</summary>
+    public string? LeaderResp => Current.Resp;
 
     /// <summary>host:port of the current leader's gRPC listener (its address in <c>Peers</c>) when another node leads; null otherwise.</summary>
     public string? LeaderGrpc => Current.Grpc;
@@ -145,16 +148,16 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
                 _leader = leader switch
                 {
                     null => LeaderInfo.None,
-                    { IsRemote: false } => new LeaderInfo(leader, options.Value.Name, null, null),
+                    { IsRemote: false } => new LeaderInfo(leader, options.Value.Name, null, null, null),
                     _ => await InfoOfAsync(leader),
                 };
                 break;
             }
             catch (Exception e) when (e is not OutOfMemoryException)
             {
-                // Its metadata could not be read (it is starting, or this node is): without its HaToKuSe address
+                // Its metadata could not be read (it is starting, or this node is): without its client addresses
                 // no client could be passed to it, so ask again while it leads.
-                _leader = new LeaderInfo(leader, leader?.EndPoint.ToString() ?? "", null, GrpcOf(leader));
+                _leader = new LeaderInfo(leader, leader?.EndPoint.ToString() ?? "", null, null, GrpcOf(leader));
                 if (_stopping.IsCancellationRequested || !ReferenceEquals(cluster.Leader, leader))
                     return;
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 << Math.Min(attempt, 5))));
@@ -171,7 +174,7 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
         {
             var metadata = await leader.GetMetadataAsync();
             return new LeaderInfo(leader, metadata.GetValueOrDefault(NodeMetadata.Name, leader.EndPoint.ToString() ?? ""), metadata.GetValueOrDefault(NodeMetadata.HaToKuSe),
-                GrpcOf(leader));
+                metadata.GetValueOrDefault(NodeMetadata.Resp), GrpcOf(leader));
         }
 
         static string? GrpcOf(IClusterMember? member) => member?.EndPoint is Microsoft.AspNetCore.Connections.UriEndPoint { Uri: var uri } ? $"{uri.Host}:{uri.Port}" : null;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
@@ -5,17 +6,16 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Consensus;
-using Tolerex.Protocol.HaToKuSe;
 using Tolerex.ServiceDefaults.Identity;
 using Tolerex.ServiceDefaults.Logging;
 
 namespace Tolerex.Leader.Frontends;
 
 /// <summary>
-/// Serves a HaToKuSe connection made to a node that does not lead the leader group: it opens a connection to
-/// the leader's HaToKuSe listener and passes bytes both ways, so the client gets exactly the leader's replies
-/// (banner, AUTH, everything). While the group has no leader it waits up to <c>NoLeaderTimeout</c>, then answers
-/// <c>ERROR: no leader</c> and closes. If the leader goes away, or this node learns that another node leads (the
+/// Serves a client connection made to a node that does not lead the leader group: it opens a connection to
+/// the leader's listener for the same protocol (HaToKuSe or RESP) and passes bytes both ways, so the client gets
+/// exactly the leader's replies (banner, AUTH, everything). While the group has no leader it waits up to
+/// <c>NoLeaderTimeout</c>, then answers <c>ERROR: no leader</c> (RESP: <c>-ERR no leader</c>) and closes. If the leader goes away, or this node learns that another node leads (the
 /// former leader may be cut off rather than dead), the connection closes, as a leader's would; a moment without
 /// a known leader (a late heartbeat) does not close it.
 /// </summary>
@@ -28,7 +28,7 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
     public bool ShouldForward => !leadership.Leading;
 
     /// <summary>Forwards the connection to the leader; false when this node became the leader meanwhile and serves it itself.</summary>
-    public async Task<bool> ForwardAsync(ConnectionContext connection)
+    public async Task<bool> ForwardAsync(ConnectionContext connection, ClientProtocol protocol)
     {
         var closed = connection.ConnectionClosed;
         var deadline = Environment.TickCount64 + (long)_options.NoLeaderTimeout.TotalMilliseconds;
@@ -36,14 +36,14 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
         var era = CancellationToken.None;
         while (upstream is null)
         {
-            var target = await WaitForLeaderAsync(deadline, closed);
+            var target = await WaitForLeaderAsync(protocol, deadline, closed);
             if (leadership.Leading)
                 return false;
             if (target is null)
             {
                 if (_throttle.Allow("no-leader", out var held))
-                    LogNoLeader(logger, _options.NoLeaderTimeout.TotalSeconds, held);
-                HaToKuSeWriter.Write(connection.Transport.Output, HaToKuSeText.NoLeader);
+                    LogNoLeader(logger, protocol.Name, _options.NoLeaderTimeout.TotalSeconds, held);
+                connection.Transport.Output.Write(protocol.NoLeader.Span);
                 await connection.Transport.Output.FlushAsync(closed);
                 return true;
             }
@@ -72,15 +72,15 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
             await done.CancelAsync();
             await Task.WhenAll(up, down).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             if (era.IsCancellationRequested && !closed.IsCancellationRequested && _throttle.Allow("leader-changed", out var cut))
-                LogCutOnLeaderChange(logger, cut);
+                LogCutOnLeaderChange(logger, protocol.Name, cut);
             else if (ended == down && !closed.IsCancellationRequested)
-                LogLeaderClosed(logger, connection.ConnectionId);
+                LogLeaderClosed(logger, protocol.Name, connection.ConnectionId);
         }
 
         return true;
     }
 
-    /// <summary>A connection to the leader's HaToKuSe listener (TLS when clients get TLS); null when it cannot be made.</summary>
+    /// <summary>A connection to the leader's client listener (TLS when clients get TLS); null when it cannot be made.</summary>
     private async Task<Stream?> TryConnectAsync(string host, int port, CancellationToken closed)
     {
         var tcp = new TcpClient { NoDelay = true };
@@ -94,7 +94,7 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
             await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
             {
                 TargetHost = host,
-                // The leader's HaToKuSe certificate is its node certificate: our CA, role leader.
+                // The leader's client-port certificate is its node certificate: our CA, role leader.
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
                 {
                     using var server = certificate is null ? null : X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
@@ -111,15 +111,15 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
     }
 
     /// <summary>
-    /// The leader's HaToKuSe address once another node leads, with the token cancelled when it stops leading; null
-    /// when none does before the deadline, or this node leads meanwhile.
+    /// The leader's address for <paramref name="protocol"/> once another node leads, with the token cancelled when it
+    /// stops leading; null when none does before the deadline, or this node leads meanwhile.
     /// </summary>
-    private async Task<(string Host, int Port, CancellationToken Era)?> WaitForLeaderAsync(long deadline, CancellationToken closed)
+    private async Task<(string Host, int Port, CancellationToken Era)?> WaitForLeaderAsync(ClientProtocol protocol, long deadline, CancellationToken closed)
     {
         while (Environment.TickCount64 < deadline && !closed.IsCancellationRequested && !leadership.Leading)
         {
             var era = leadership.LeaderEra; // taken first: a change after it cancels it
-            if (leadership.LeaderHaToKuSe is { } address && address.LastIndexOf(':') is var colon and > 0
+            if (protocol.LeaderAddress(leadership) is { } address && address.LastIndexOf(':') is var colon and > 0
                 && int.TryParse(address.AsSpan(colon + 1), out var port))
             {
                 return (address[..colon].Trim('[', ']'), port, era);
@@ -131,12 +131,12 @@ internal sealed partial class LeaderForwarder(Leadership leadership, NodeTls tls
         return null;
     }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "HaToKuSe connection passed to the former leader closed: the leader changed ({Held} more like it since the last line)")]
-    private static partial void LogCutOnLeaderChange(ILogger logger, long held);
+    [LoggerMessage(Level = LogLevel.Information, Message = "{Protocol} connection passed to the former leader closed: the leader changed ({Held} more like it since the last line)")]
+    private static partial void LogCutOnLeaderChange(ILogger logger, string protocol, long held);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "HaToKuSe connection {ConnectionId}: the leader closed it")]
-    private static partial void LogLeaderClosed(ILogger logger, string connectionId);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "{Protocol} connection {ConnectionId}: the leader closed it")]
+    private static partial void LogLeaderClosed(ILogger logger, string protocol, string connectionId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "HaToKuSe connection refused: the leader group had no leader for {Seconds} s ({Held} more like it since the last line)")]
-    private static partial void LogNoLeader(ILogger logger, double seconds, long held);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "{Protocol} connection refused: the leader group had no leader for {Seconds} s ({Held} more like it since the last line)")]
+    private static partial void LogNoLeader(ILogger logger, string protocol, double seconds, long held);
 }

@@ -6,7 +6,7 @@ machine, changing only what podman's subset or a single host requires. Every cha
   per pod (`data-leader-0`, as Kubernetes names them): kube play knows Pods, Deployments and claims only.
 - Services, PodDisruptionBudgets and the Namespace are dropped: there is no cluster network or scheduler. Pods
   use the host's network on 127.0.0.1, so every pod gets its own ports (from --base-port; the first leader
-  keeps HaToKuSe on --hatokuse-port), and the stable names a Service gives (`leader-0.leaders:5555`) become
+  keeps HaToKuSe on --hatokuse-port and RESP on --resp-port), and the stable names a Service gives (`leader-0.leaders:5555`) become
   127.0.0.1 and that pod's port.
 - `$(POD_NAME)` (the downward API) is replaced by the pod's name.
 - The Secret's files are given to each node as PEM text in its Tolerex__Tls__* variables (the nodes take PEM text
@@ -15,8 +15,8 @@ machine, changing only what podman's subset or a single host requires. Every cha
   have no shell or curl) on a systemd timer, and ignores readiness; the test checks the nodes from outside.
 - Images get --registry in front of their name and the kustomization's tag.
 
-usage: kube-to-podman.py <deploy/kubernetes> <secret.yaml> --registry 127.0.0.1:5000 [--base-port 27000] [--hatokuse-port 6666] > podman.yaml
-Prints the ports chosen as JSON on the last stderr line: {"leader-0": {"hatokuse": 6666, "grpc": ..., "metrics": ...}, ...}
+usage: kube-to-podman.py <deploy/kubernetes> <secret.yaml> --registry 127.0.0.1:5000 [--base-port 27000] [--hatokuse-port 6666] [--resp-port 6380] > podman.yaml
+Prints the ports chosen as JSON on the last stderr line: {"leader-0": {"hatokuse": 6666, "resp": 6380, "grpc": ..., "metrics": ...}, ...}
 """
 import argparse
 import base64
@@ -30,7 +30,7 @@ import yaml
 
 # Settings that carry each role's ports, and the port a Service name stands for.
 ROLE_PORTS = {
-    "leader": {"hatokuse": "Tolerex__Leader__TcpPort", "grpc": "Tolerex__Leader__GrpcPort", "metrics": "Tolerex__Leader__MetricsPort"},
+    "leader": {"hatokuse": "Tolerex__Leader__TcpPort", "resp": "Tolerex__Leader__RespPort", "grpc": "Tolerex__Leader__GrpcPort", "metrics": "Tolerex__Leader__MetricsPort"},
     "member": {"grpc": "Tolerex__Member__Port", "metrics": "Tolerex__Member__MetricsPort"},
 }
 TLS_FILES = {"Tolerex__Tls__CaCertificate", "Tolerex__Tls__Certificate", "Tolerex__Tls__Key"}
@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--registry", required=True)
     parser.add_argument("--base-port", type=int, default=27000)
     parser.add_argument("--hatokuse-port", type=int, default=6666)
+    parser.add_argument("--resp-port", type=int, default=6380)
     args = parser.parse_args()
 
     with open(os.path.join(args.kustomization_dir, "kustomization.yaml")) as f:
@@ -71,6 +72,8 @@ def main():
             for kind in ROLE_PORTS[role]:
                 if kind == "hatokuse" and not any("hatokuse" in p for p in ports.values()):
                     ports[pod][kind] = args.hatokuse_port
+                elif kind == "resp" and not any("resp" in p for p in ports.values()):
+                    ports[pod][kind] = args.resp_port
                 else:
                     ports[pod][kind] = next_port
                     next_port += 1

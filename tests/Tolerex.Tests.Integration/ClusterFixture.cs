@@ -29,6 +29,8 @@ public class ClusterFixture : IAsyncLifetime
     public ResourceLogs Logs { get; } = new();
     public string Host { get; private set; } = "localhost";
     public int Port { get; private set; }
+    /// <summary>The first leader node's RESP port (the AppHost's endpoint <c>resp</c>, through Aspire's proxy).</summary>
+    public int RespPort { get; private set; }
 
     public async ValueTask InitializeAsync()
     {
@@ -45,6 +47,7 @@ public class ClusterFixture : IAsyncLifetime
         var endpoint = App.GetEndpoint(LeaderResources[0], "hatokuse");
         Host = endpoint.Host;
         Port = endpoint.Port;
+        RespPort = App.GetEndpoint(LeaderResources[0], "resp").Port;
         await Eventually.HoldsAsync(async () => (await AliveMembersAsync()).Count == Members, StartTimeout, "all members registered and alive");
 
         // The first SET of a fresh cluster compiles its path on the leader and every member it touches, which can

@@ -66,6 +66,8 @@ public sealed class NodeProcess : IAsyncDisposable
         info.Environment["Logging__Console__FormatterName"] = "simple";
         info.Environment["Logging__Console__FormatterOptions__TimestampFormat"] = "HH:mm:ss.fff ";
         info.Environment["Tolerex__Tls__DevCaDirectory"] = caDirectory;
+        // Leaders started side by side cannot all have RESP's default port; a test that speaks RESP sets one.
+        info.Environment["Tolerex__Leader__RespPort"] = "0";
         foreach (var (k, v) in environment)
             info.Environment[k] = v;
 

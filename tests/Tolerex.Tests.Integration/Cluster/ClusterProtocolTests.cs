@@ -3,8 +3,8 @@ using Tolerex.Protocol.HaToKuSe;
 
 namespace Tolerex.Tests.Integration.Cluster;
 
-/// <summary>The HaToKuSe protocol end to end: real AppHost, leader, three members, TCP through Aspire's proxy.</summary>
-public class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+/// <summary>The client protocols end to end: real AppHost, leader, three members, TCP through Aspire's proxy.</summary>
+public partial class ClusterProtocolTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
 {
     [Fact(Timeout = 180_000)]
     public async Task Banner_and_prompt_are_exactly_the_originals()

@@ -79,6 +79,7 @@ public sealed class LeaderGroupCluster : IAsyncDisposable
             ["LEADER_PEERS"] = Peers,
             ["Tolerex__Leader__Name"] = node.Name,
             ["Tolerex__Leader__TcpPort"] = $"{node.TcpPort}",
+            ["Tolerex__Leader__RespPort"] = $"{node.RespPort}",
             ["Tolerex__Leader__GrpcPort"] = $"{node.GrpcPort}",
             ["Tolerex__Leader__MetricsPort"] = $"{node.MetricsPort}",
             ["Tolerex__Leader__Banner"] = "false",
@@ -211,6 +212,8 @@ public sealed class LeaderNode(string name, int grpcPort, int tcpPort, int metri
     public int GrpcPort { get; } = grpcPort;
     public int TcpPort { get; } = tcpPort;
     public int MetricsPort { get; } = metricsPort;
+    /// <summary>Its RESP port: a follower passes RESP clients to the leader's.</summary>
+    public int RespPort { get; } = NodeProcess.FreePort();
     /// <summary>Where clients and the other nodes reach it: localhost, or its address in its own network namespace.</summary>
     public string Host { get; init; } = "localhost";
     public string? Namespace { get; init; }

@@ -23,6 +23,14 @@ public sealed class LeaderGroupTests(ITestOutputHelper output)
                 Assert.Equal("OK", await c.CommandAsync($"SET {id} value-{id}"));
         }
 
+        // RESP clients too: the follower passes them to the leader's RESP port.
+        await using (var resp = await Resp.RespConnection.OpenAsync(follower.RespPort))
+        {
+            Assert.Equal("value-40", await resp.CommandAsync("GET", "40"));
+            Assert.Equal("OK", await resp.CommandAsync("SET", "41", "value-41"));
+            Assert.Contains($"node:{leader.Name}", await resp.CommandAsync("INFO"), StringComparison.Ordinal);
+        }
+
         var term = long.Parse((await LeaderGroupCluster.StatusAsync(leader))["term"], System.Globalization.CultureInfo.InvariantCulture);
         await group.KillAsync(leader);
         var killed = Stopwatch.StartNew();
@@ -60,7 +68,7 @@ public sealed class LeaderGroupTests(ITestOutputHelper output)
         Assert.True(await Faults.FaultCounterTests.ScrapeAsync(other.MetricsPort, "tolerex_leader_group_leader_changes_total") >= 1);
         await using (var c = await HaToKuSeConnection.OpenAsync("localhost", survivor.TcpPort))
         {
-            for (var id = 1; id <= 40; id++)
+            for (var id = 1; id <= 41; id++)
                 Assert.Equal($"value-{id}", await c.CommandAsync($"GET {id}"));
         }
 

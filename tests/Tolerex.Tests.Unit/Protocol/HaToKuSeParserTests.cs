@@ -177,7 +177,7 @@ public class HaToKuSeParserTests
         {
             for (var cut2 = cut1; cut2 < bytes.Length; cut2 += 7)
             {
-                var commands = ParseAll(Segmented(bytes, cut1, cut2));
+                var commands = ParseAll(SegmentedBuffer.Of(bytes, cut1, cut2));
                 Assert.Equal(2, commands.Count);
                 Assert.Equal(123456789012L, commands[0].Id);
                 Assert.Equal(Encoding.UTF8.GetBytes("hello \xff world"), commands[0].Payload.ToArray());
@@ -233,37 +233,5 @@ public class HaToKuSeParserTests
         var commands = ParseAll(new ReadOnlySequence<byte>(writer.WrittenMemory));
         Assert.Equal((CommandKind.Set, id, message), (commands[0].Kind, commands[0].Id, Text(commands[0])));
         Assert.Equal((CommandKind.Get, id), (commands[1].Kind, commands[1].Id));
-    }
-
-    private static ReadOnlySequence<byte> Segmented(byte[] bytes, params int[] cuts)
-    {
-        var bounds = cuts.Prepend(0).Append(bytes.Length).Distinct().Order().ToArray();
-        Segment? first = null, last = null;
-        for (var i = 0; i + 1 < bounds.Length; i++)
-        {
-            var memory = bytes.AsMemory(bounds[i], bounds[i + 1] - bounds[i]);
-            if (first is null)
-                first = last = new Segment(memory, 0);
-            else
-                last = last!.Append(memory);
-        }
-
-        return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex)
-        {
-            Memory = memory;
-            RunningIndex = runningIndex;
-        }
-
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }
