@@ -68,7 +68,9 @@ internal static class LeaderHost
         registry.CameUp += app.Services.GetRequiredService<ReplicationCoordinator>().Connect;
         registry.CameUp += app.Services.GetRequiredService<MemberReconciler>().CameUp;
         var repair = app.Services.GetRequiredService<RepairService>();
-        LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count, () => repair.UnderReplicated, () => repair.Running);
+        var cache = app.Services.GetRequiredService<ReplicationCoordinator>().Cache;
+        LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count, () => repair.UnderReplicated, () => repair.Running,
+            () => cache.Bytes);
         var leadership = app.Services.GetRequiredService<Leadership>();
         LeaderMetrics.ObserveGroup(() => leadership.Term, () => leadership.Leading, () => leadership.LeaderName.Length > 0);
         app.MapDefaultEndpoints();

@@ -46,7 +46,7 @@ internal static class BenchCommand
                 r.AddError("--duration must be a positive number of seconds");
         });
 
-        var bench = new Command("bench", "Closed-loop SET/GET load against a leader (and Redis); prints ops/s and latency percentiles.");
+        var bench = new Command("bench", "Closed-loop SET/GET load against a leader over HaToKuSe (and Redis); prints ops/s and latency percentiles. A convenience: the reference figures come from redis-benchmark on the RESP port (scripts/bench-cluster.sh).");
         connection.AddTo(bench);
         foreach (var option in new Option[] { connections, pipeline, requests, duration, payload, getRatio, keySpace, startId, warmup, redis, json })
             bench.Options.Add(option);

@@ -79,6 +79,13 @@ internal sealed class LeaderOptions
     /// <summary>Send the banner and the prompt to new connections (a connection can turn them off with PROMPT OFF).</summary>
     public bool Banner { get; set; } = true;
 
+    /// <summary>
+    /// Memory for recently written and read values, so a GET of one is answered without asking a member (a value
+    /// is used only for the exact version the index names); 0 turns the cache off.
+    /// </summary>
+    [Range(0, long.MaxValue)]
+    public long ValueCacheBytes { get; set; } = 64L * 1024 * 1024;
+
     /// <summary>How long a member may take to acknowledge a batch of copies; then its copies move to other members.</summary>
     [PositiveDuration]
     public TimeSpan StoreTimeout { get; set; } = TimeSpan.FromSeconds(2);

@@ -24,6 +24,7 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     private MemberNode[] _placeable = [];
     private MemberNode[] _all = [];
     private int _lastNumber;
+    private long _joiningUntil; // Stopwatch timestamp: members may still be finding this node until then
 
     /// <summary>Members currently considered alive, in address order.</summary>
     public MemberNode[] Alive => Volatile.Read(ref _alive);
@@ -173,6 +174,28 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     {
         foreach (var member in All)
             member.RestartSilenceClock();
+        Volatile.Write(ref _joiningUntil, System.Diagnostics.Stopwatch.GetTimestamp()
+            + (long)(_options.MemberTimeout.TotalSeconds * System.Diagnostics.Stopwatch.Frequency));
+    }
+
+    /// <summary>
+    /// True once <paramref name="count"/> members are placeable. Within MemberTimeout of this node's listeners
+    /// opening or its becoming the group's leader, members that have not reached it yet are not known to be down
+    /// (they register within a heartbeat or two), so this waits for them, at most <paramref name="limit"/>;
+    /// afterwards it answers at once.
+    /// </summary>
+    public async Task<bool> WaitForPlaceableAsync(int count, TimeSpan limit)
+    {
+        var deadline = Math.Min(Volatile.Read(ref _joiningUntil),
+            System.Diagnostics.Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * System.Diagnostics.Stopwatch.Frequency));
+        while (Placeable.Length < count)
+        {
+            if (System.Diagnostics.Stopwatch.GetTimestamp() >= deadline)
+                return false;
+            await Task.Delay(20);
+        }
+
+        return true;
     }
 
     /// <summary>

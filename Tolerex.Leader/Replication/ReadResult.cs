@@ -11,7 +11,8 @@ internal enum ReadStatus
     NoLeader,
 }
 
-internal readonly record struct ReadResult(ReadStatus Status, ByteString? Payload = null)
+/// <param name="Version">The version of <paramref name="Payload"/> when found (every copy of a version is the same value).</param>
+internal readonly record struct ReadResult(ReadStatus Status, ByteString? Payload = null, long Version = 0)
 {
     public static ReadResult NotFound => new(ReadStatus.NotFound);
     public static ReadResult Unavailable => new(ReadStatus.Unavailable);

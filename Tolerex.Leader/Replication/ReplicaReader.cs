@@ -73,7 +73,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
                     if (outcome == Outcome.Holds)
                     {
                         if (reply!.Version == entry.Version)
-                            return new ReadResult(ReadStatus.Found, reply.Payload);
+                            return new ReadResult(ReadStatus.Found, reply.Payload, reply.Version);
                         if (await NewerAsync(id, entry, reply, rereads, clock) is { } newer)
                             return newer;
                         outcome = Outcome.Answered; // a version never acknowledged: ask the other replicas
@@ -123,7 +123,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
     private async Task<ReadResult?> NewerAsync(long id, IndexEntry entry, RetrieveReply reply, int rereads, Stopwatch clock)
     {
         if (index.TryGet(id, out var now) && now.Version == reply.Version)
-            return new ReadResult(ReadStatus.Found, reply.Payload);
+            return new ReadResult(ReadStatus.Found, reply.Payload, reply.Version);
         try
         {
             await index.WhenWritesDone(id).WaitAsync(Max(Remaining(clock), TimeSpan.Zero));
@@ -137,7 +137,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
         if (now.Version == entry.Version)
             return null;
         if (now.Version == reply.Version)
-            return new ReadResult(ReadStatus.Found, reply.Payload);
+            return new ReadResult(ReadStatus.Found, reply.Payload, reply.Version);
         if (rereads < MaxRereads && Remaining(clock) > TimeSpan.Zero)
             return await ReadAsync(id, now, rereads + 1, clock);
         ReadUnavailable(id, now.Replicas.Length, clock);
@@ -174,7 +174,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
         var newest = answers.Concat(replies.Select(r => r.Reply).OfType<RetrieveReply>()).Where(r => r.Found && r.Version > deletedAt).MaxBy(r => r.Version);
         if (_throttle.Allow("fell-back", out var heldBack))
             LogFellBack(logger, id, entry.Version, newest?.Version ?? 0, heldBack);
-        return newest is null ? ReadResult.NotFound : new ReadResult(ReadStatus.Found, newest.Payload);
+        return newest is null ? ReadResult.NotFound : new ReadResult(ReadStatus.Found, newest.Payload, newest.Version);
     }
 
     /// <summary>

@@ -30,6 +30,7 @@ internal sealed partial class ReplicationCoordinator(
     // Lazy: GetOrAdd may run its factory twice under a race, and a writer starts a task.
     private readonly ConcurrentDictionary<MemberNode, Lazy<ReplicaWriter>> _writers = new();
     private readonly ReplicaReader _reader = new(registry, index, leaderOptions.Value, logger);
+    private readonly ValueCache _cache = new(leaderOptions.Value.ValueCacheBytes);
     // Per-request warnings: one line a second per kind, with a count of those held back.
     private readonly LogThrottle _throttle = LogThrottle.PerSecond();
     // A DEL rewritten under it by newer SETs this many times in a row answers ERROR: delete failed.
@@ -40,8 +41,10 @@ internal sealed partial class ReplicationCoordinator(
     {
         var need = _options.Tolerance;
         var alive = registry.Placeable.Length;
-        if (alive < need)
+        // Just after this node began leading, members may still be finding it: the SET waits for them.
+        if (alive < need && !await registry.WaitForPlaceableAsync(need, _options.WriteTimeout))
         {
+            alive = registry.Placeable.Length;
             if (_throttle.Allow("not-enough-members", out var held))
                 LogNotEnoughMembers(logger, id, alive, need, held);
             return false;
@@ -100,7 +103,8 @@ internal sealed partial class ReplicationCoordinator(
         {
             // False means a newer SET of this id was indexed first; this write is then simply older, and still
             // acknowledged.
-            await write.CommitAsync([.. acked]);
+            if (await write.CommitAsync([.. acked]))
+                _cache.Put(id, write.Version, payload);
             return true;
         }
         catch (IOException e)
@@ -175,6 +179,7 @@ internal sealed partial class ReplicationCoordinator(
 
         if (outcome == DeleteOutcome.NotFound)
             return false; // another DEL took it first
+        _cache.Remove(id);
 
         var request = new DeleteRequest { Id = id, Version = version };
         await Task.WhenAll(replicas.Select(async replica =>
@@ -254,8 +259,27 @@ internal sealed partial class ReplicationCoordinator(
     }
 
     /// <summary>Reads the newest acknowledged value of <paramref name="id"/>.</summary>
-    public async Task<ReadResult> GetAsync(long id) =>
-        index.TryGet(id, out var entry) ? await _reader.ReadAsync(id, entry) : ReadResult.NotFound;
+    public async Task<ReadResult> GetAsync(long id)
+    {
+        if (!index.TryGet(id, out var entry))
+            return ReadResult.NotFound;
+        // The index names the version to serve; a value kept at exactly that version is it.
+        if (_cache.TryGet(id, entry.Version, out var cached))
+        {
+            LeaderMetrics.ValueCacheRead(hit: true);
+            return new ReadResult(ReadStatus.Found, cached, entry.Version);
+        }
+
+        if (_cache.Enabled)
+            LeaderMetrics.ValueCacheRead(hit: false);
+        var read = await _reader.ReadAsync(id, entry);
+        if (read.Status == ReadStatus.Found)
+            _cache.Put(id, read.Version, read.Payload!);
+        return read;
+    }
+
+    /// <summary>The values kept for GETs (see <see cref="ValueCache"/>).</summary>
+    public ValueCache Cache => _cache;
 
     private void OnCallFailed(MemberNode member, RpcException e, string operation, long id)
     {

@@ -41,6 +41,8 @@ internal static class LeaderMetrics
     private static long _storeRetries;
     private static long _readFailovers;
     private static long _readFallbacks;
+    private static long _cacheHits;
+    private static long _cacheMisses;
     public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("tolerex.leader.connections", "{connection}",
         "Open HaToKuSe client connections");
     private static long _refusedConnections;
@@ -74,7 +76,13 @@ internal static class LeaderMetrics
     /// <summary>No indexed replica held the indexed version (a SET never acknowledged), so every member was asked.</summary>
     public static void ReadFellBack() => Interlocked.Increment(ref _readFallbacks);
 
-    /// <summary>A HaToKuSe connection was refused (over MaxConnections).</summary>
+    /// <summary>A GET of an indexed id was answered from the leader's value cache (hit), or had to ask a member (miss).</summary>
+    public static void ValueCacheRead(bool hit) => Interlocked.Increment(ref hit ? ref _cacheHits : ref _cacheMisses);
+
+    /// <summary>GETs answered from the value cache.</summary>
+    public static long ValueCacheHits => Volatile.Read(ref _cacheHits);
+
+    /// <summary>A client connection was refused (over MaxConnections).</summary>
     public static void ConnectionRefused() => Interlocked.Increment(ref _refusedConnections);
 
     public static void Command(string command, string outcome, long startTimestamp)
@@ -122,8 +130,14 @@ internal static class LeaderMetrics
     }
 
     /// <summary>Gauges read from the leader's state at collection time.</summary>
-    public static void Observe(Func<int> membersAlive, Func<int> membersKnown, Func<int> indexedIds, Func<int> underReplicated, Func<bool> repairing)
+    public static void Observe(Func<int> membersAlive, Func<int> membersKnown, Func<int> indexedIds, Func<int> underReplicated, Func<bool> repairing,
+        Func<long> cachedBytes)
     {
+        Meter.CreateObservableGauge("tolerex.leader.value_cache.bytes", cachedBytes, "By", "Memory the value cache holds (values and their bookkeeping)");
+        Meter.CreateObservableCounter("tolerex.leader.value_cache.hits", () => Volatile.Read(ref _cacheHits), "{read}",
+            "GETs answered from the leader's value cache");
+        Meter.CreateObservableCounter("tolerex.leader.value_cache.misses", () => Volatile.Read(ref _cacheMisses), "{read}",
+            "GETs of an indexed id the value cache did not hold, answered by a member");
         Meter.CreateObservableGauge("tolerex.leader.under_replicated.ids", underReplicated, "{id}",
             "Ids with fewer than Tolerance indexed copies on members that are alive and not decommissioned");
         Meter.CreateObservableGauge("tolerex.leader.repair.running", () => repairing() ? 1 : 0, "{pass}", "1 while repair is restoring copies");
@@ -143,6 +157,6 @@ internal static class LeaderMetrics
         Meter.CreateObservableCounter("tolerex.leader.read.fallbacks", () => Volatile.Read(ref _readFallbacks), "{read}",
             "GETs whose indexed replicas all lacked the indexed version (a SET never acknowledged), answered from every member");
         Meter.CreateObservableCounter("tolerex.leader.connections.refused", () => Volatile.Read(ref _refusedConnections), "{connection}",
-            "HaToKuSe connections refused (over MaxConnections)");
+            "Client connections refused (over MaxConnections)");
     }
 }

@@ -22,6 +22,12 @@ public class ClusterFixture : IAsyncLifetime
     /// <summary>The leader nodes' resource names: <c>leader</c>, or <c>leader1</c>… for a group.</summary>
     public IReadOnlyList<string> LeaderResources => Leaders == 1 ? ["leader"] : [.. Enumerable.Range(1, Leaders).Select(i => $"leader{i}")];
     public int Tolerance { get; protected init; } = 2;
+    /// <summary>
+    /// Settings every leader node gets on top of the AppHost's (Tolerex__Leader__* variables). Fixtures whose
+    /// tests read values back after members fail turn the leader's value cache off, so those reads come from
+    /// the members and test what they hold.
+    /// </summary>
+    protected IReadOnlyDictionary<string, string> LeaderSettings { get; init; } = new Dictionary<string, string>();
 
     public DistributedApplication App { get; private set; } = null!;
     public string DataRoot { get; } = Directory.CreateTempSubdirectory("tolerex-it-").FullName;
@@ -39,6 +45,11 @@ public class ClusterFixture : IAsyncLifetime
             [$"--Tolerex:DataRoot={DataRoot}", $"--Tolerex:CertificateRoot={Path.Combine(DataRoot, "certs")}", $"--Parameters:leaders={Leaders}", $"--Parameters:members={Members}", $"--Parameters:tolerance={Tolerance}"],
             cts.Token);
         builder.Services.AddLogging(logging => logging.AddProvider(Logs));
+        foreach (var leader in builder.Resources.OfType<ProjectResource>().Where(r => LeaderResources.Contains(r.Name)))
+        {
+            foreach (var (key, value) in LeaderSettings)
+                builder.CreateResourceBuilder(leader).WithEnvironment(key, value);
+        }
         App = await builder.BuildAsync(cts.Token);
         await App.StartAsync(cts.Token);
         foreach (var leader in LeaderResources)

@@ -11,16 +11,17 @@ public sealed class StandaloneLeader : IAsyncDisposable
     public NodeProcess Process => _process;
 
     /// <summary>Starts the leader with <paramref name="settings"/> added to its environment; returns when it answers PING.</summary>
-    public static async Task<StandaloneLeader> StartAsync(IDictionary<string, string> settings, Tolerex.Client.ClientTls? tls = null)
+    /// <param name="caDirectory">The development CA's folder (default: one of its own), for a test that starts members beside it.</param>
+    public static async Task<StandaloneLeader> StartAsync(IDictionary<string, string> settings, Tolerex.Client.ClientTls? tls = null, string? caDirectory = null)
     {
         var leader = new StandaloneLeader();
         var environment = new Dictionary<string, string>(settings)
         {
             ["LEADER_TCP_PORT"] = $"{leader.Port}",
-            ["LEADER_GRPC_PORT"] = $"{NodeProcess.FreePort()}",
             ["LEADER_METRICS_PORT"] = $"{NodeProcess.FreePort()}",
         };
-        leader._process = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(leader._data, "leader")], environment, Path.Combine(leader._data, "ca"));
+        environment.TryAdd("LEADER_GRPC_PORT", $"{NodeProcess.FreePort()}");
+        leader._process = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(leader._data, "leader")], environment, caDirectory ?? Path.Combine(leader._data, "ca"));
         await Eventually.HoldsAsync(async () =>
         {
             await using var c = await HaToKuSeConnection.OpenAsync("localhost", leader.Port, tls: tls);

@@ -5,6 +5,9 @@ namespace Tolerex.Tests.Integration.Cluster;
 /// <summary>Its own cluster: these tests SIGKILL and restart nodes on their data directories.</summary>
 public sealed class RestartClusterFixture : ClusterFixture
 {
+    // Values read back after members crash must come from the members' disks, not from the leader's memory.
+    public RestartClusterFixture() => LeaderSettings = new Dictionary<string, string> { ["Tolerex__Leader__ValueCacheBytes"] = "0" };
+
     public async Task StartAsync(string resource)
     {
         var result = await App.ResourceCommands.ExecuteCommandAsync(resource, "resource-start", TestContext.Current.CancellationToken);

@@ -3,7 +3,11 @@ using System.Diagnostics;
 namespace Tolerex.Tests.Integration.Cluster;
 
 /// <summary>Its own cluster, because these tests kill members.</summary>
-public sealed class FailureClusterFixture : ClusterFixture;
+public sealed class FailureClusterFixture : ClusterFixture
+{
+    // Reads after a member fails must come from the other members, not from the leader's memory.
+    public FailureClusterFixture() => LeaderSettings = new Dictionary<string, string> { ["Tolerex__Leader__ValueCacheBytes"] = "0" };
+}
 
 /// <summary>Reads survive crashed members and writes move to the survivors: members are SIGKILLed for real.</summary>
 public class MemberFailureTests(FailureClusterFixture cluster) : IClassFixture<FailureClusterFixture>

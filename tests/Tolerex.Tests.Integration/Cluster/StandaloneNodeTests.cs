@@ -86,6 +86,30 @@ public sealed class StandaloneNodeTests : IDisposable
     }
 
     [Fact(Timeout = 180_000)]
+    public async Task A_set_sent_while_members_are_still_joining_a_just_started_leader_waits_for_them()
+    {
+        int grpc = NodeProcess.FreePort(), memberPort = NodeProcess.FreePort();
+        await using var leader = await StandaloneLeader.StartAsync(new Dictionary<string, string>
+        {
+            ["LEADER_GRPC_PORT"] = $"{grpc}",
+            ["TOLERANCE"] = "1",
+            // Members have this long after the leader starts to reach it before a SET without them fails.
+            ["Tolerex__Leader__MemberTimeout"] = "00:00:30",
+        }, caDirectory: Ca);
+        await using var c = await HaToKuSeConnection.OpenAsync("localhost", leader.Port);
+        var set = c.CommandAsync("SET 9 early");
+
+        // No member yet: the SET is neither refused nor acknowledged.
+        await Task.Delay(TimeSpan.FromSeconds(1), TestContext.Current.CancellationToken);
+        Assert.False(set.IsCompleted, "the SET answered before any member joined");
+        await using var member = NodeProcess.Start("Tolerex.Member",
+            [$"-port={memberPort}", "--metrics", $"{NodeProcess.FreePort()}", "--data-dir", Path.Combine(_data, "member")],
+            new Dictionary<string, string> { ["LEADER_ADDR"] = $"localhost:{grpc}" }, Ca);
+        Assert.Equal("OK", await set.WaitAsync(Timeout, TestContext.Current.CancellationToken));
+        Assert.Equal("early", await c.CommandAsync("GET 9"));
+    }
+
+    [Fact(Timeout = 180_000)]
     public async Task A_member_given_several_leader_addresses_follows_whichever_node_leads_without_a_restart()
     {
         int grpcA = NodeProcess.FreePort(), grpcB = NodeProcess.FreePort();

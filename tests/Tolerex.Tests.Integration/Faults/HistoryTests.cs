@@ -21,6 +21,8 @@ public sealed class HistoryTests(ITestOutputHelper output)
         ["Tolerex__Leader__ReplaceAfter"] = "10s",
         ["Tolerex__Leader__MemberTimeout"] = "2s",
         ["Tolerex__Leader__HeartbeatInterval"] = "500ms",
+        // The default value cache: reads it answers must be linearizable too, through every fault.
+        ["Tolerex__Leader__ValueCacheBytes"] = "67108864",
     };
 
     [Fact(Timeout = 600_000)]

@@ -77,6 +77,9 @@ public sealed class ProcessCluster : IAsyncDisposable
             ["Tolerex__Leader__MetricsPort"] = $"{_metricsPort}",
             ["Tolerex__Leader__Banner"] = "false",
         };
+        // Reads in these tests are about what the members hold through faults: the leader's value cache stays off
+        // unless a test turns it on (the history tests do: a linearizable history covers the cache too).
+        environment.TryAdd("Tolerex__Leader__ValueCacheBytes", "0");
         Leader = NodeProcess.Start("Tolerex.Leader", ["--data-dir", Path.Combine(_data, "leader")], environment, Ca);
     }
 

@@ -14,7 +14,14 @@ namespace Tolerex.Tests.Integration.Replication;
 /// </summary>
 public sealed class ReplicaSubstitutionTests : IAsyncLifetime
 {
-    private readonly InProcessLeader _leader = new(new LeaderOptions { Tolerance = 2, StoreTimeout = TimeSpan.FromSeconds(2), ReadAttemptTimeout = TimeSpan.FromSeconds(1) });
+    // Reads here test the members (failover, fallback): the leader's value cache is off.
+    private readonly InProcessLeader _leader = new(new LeaderOptions
+    {
+        Tolerance = 2,
+        StoreTimeout = TimeSpan.FromSeconds(2),
+        ReadAttemptTimeout = TimeSpan.FromSeconds(1),
+        ValueCacheBytes = 0,
+    });
     private readonly List<NodeProcess> _members = [];
     private MemberNode _dead = null!;
 

@@ -21,6 +21,7 @@ public sealed class SlowReplicaTests : IAsyncLifetime
         ReadTimeout = ReadTimeout,
         ReadAttemptTimeout = TimeSpan.FromSeconds(1),
         ReadHedgeDelay = TimeSpan.FromMilliseconds(50),
+        ValueCacheBytes = 0, // reads here test slow members, not the leader's memory
     });
 
     private readonly Dictionary<MemberNode, FaultProxy> _proxies = [];

@@ -1,0 +1,108 @@
+using Google.Protobuf;
+using Tolerex.Leader.Replication;
+
+namespace Tolerex.Tests.Unit.Leader;
+
+public class ValueCacheTests
+{
+    private static ByteString Value(string text) => ByteString.CopyFromUtf8(text);
+
+    [Fact]
+    public void A_value_answers_only_for_the_exact_version_it_was_kept_at()
+    {
+        var cache = new ValueCache(1 << 20);
+        cache.Put(1, 10, Value("ten"));
+        Assert.True(cache.TryGet(1, 10, out var value));
+        Assert.Equal("ten", value.ToStringUtf8());
+        // The index names another version (a newer SET, or an older one after a failover): not this value.
+        Assert.False(cache.TryGet(1, 11, out _));
+        Assert.False(cache.TryGet(1, 9, out _));
+        Assert.False(cache.TryGet(2, 10, out _));
+    }
+
+    [Fact]
+    public void The_newest_version_wins_whatever_order_puts_arrive_in()
+    {
+        var cache = new ValueCache(1 << 20);
+        cache.Put(1, 11, Value("eleven"));
+        cache.Put(1, 10, Value("ten")); // a read of an older copy finishing late
+        Assert.True(cache.TryGet(1, 11, out _));
+        Assert.False(cache.TryGet(1, 10, out _));
+        cache.Put(1, 12, Value("twelve"));
+        Assert.True(cache.TryGet(1, 12, out var value));
+        Assert.Equal("twelve", value.ToStringUtf8());
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(6 + ValueCache.EntryOverhead, cache.Bytes);
+    }
+
+    [Fact]
+    public void It_stays_within_its_size_dropping_the_oldest_writes_first()
+    {
+        var entry = 100 + ValueCache.EntryOverhead;
+        var cache = new ValueCache(10 * entry);
+        for (var id = 1; id <= 25; id++)
+            cache.Put(id, id, ByteString.CopyFrom(new byte[100]));
+        Assert.True(cache.Bytes <= 10 * entry, $"{cache.Bytes} bytes");
+        Assert.Equal(10, cache.Count);
+        Assert.False(cache.TryGet(1, 1, out _));
+        Assert.True(cache.TryGet(25, 25, out _));
+        Assert.True(cache.TryGet(16, 16, out _));
+    }
+
+    [Fact]
+    public void Rewriting_one_id_again_and_again_keeps_one_entry_and_bounded_bookkeeping()
+    {
+        var cache = new ValueCache(1 << 20);
+        for (var version = 1; version <= 100_000; version++)
+            cache.Put(7, version, Value("v"));
+        Assert.Equal(1, cache.Count);
+        Assert.Equal(1 + ValueCache.EntryOverhead, cache.Bytes);
+        Assert.True(cache.TryGet(7, 100_000, out _));
+    }
+
+    [Fact]
+    public void A_deleted_id_is_forgotten_and_its_memory_freed()
+    {
+        var cache = new ValueCache(1 << 20);
+        cache.Put(1, 10, Value("ten"));
+        cache.Remove(1);
+        Assert.False(cache.TryGet(1, 10, out _));
+        Assert.Equal(0, cache.Bytes);
+        cache.Remove(1); // already gone: nothing changes
+        Assert.Equal(0, cache.Bytes);
+    }
+
+    [Fact]
+    public void Off_or_too_small_for_a_value_it_keeps_nothing()
+    {
+        var off = new ValueCache(0);
+        off.Put(1, 1, Value("x"));
+        Assert.False(off.Enabled);
+        Assert.False(off.TryGet(1, 1, out _));
+
+        var small = new ValueCache(ValueCache.EntryOverhead + 10);
+        small.Put(1, 1, ByteString.CopyFrom(new byte[11]));
+        Assert.False(small.TryGet(1, 1, out _));
+        Assert.Equal(0, small.Bytes);
+    }
+
+    [Fact]
+    public async Task Concurrent_writers_and_readers_keep_the_accounting_exact()
+    {
+        var cache = new ValueCache(50 * (10 + ValueCache.EntryOverhead));
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(w => Task.Run(() =>
+        {
+            for (var i = 0; i < 20_000; i++)
+            {
+                var id = i % 200;
+                cache.Put(id, i * 4 + w, ByteString.CopyFrom(new byte[10]));
+                cache.TryGet(id, i * 4 + w, out _);
+                if (i % 97 == 0)
+                    cache.Remove(id);
+            }
+        }, TestContext.Current.CancellationToken)));
+        // Whatever interleaving happened, the byte count is exactly what the entries left hold.
+        Assert.Equal(cache.Count * (10L + ValueCache.EntryOverhead), cache.Bytes);
+        Assert.True(cache.Count <= 50, $"{cache.Count} entries");
+    }
+}
