@@ -34,7 +34,7 @@ redis-server --port $((base+50)) --dir "$data" --appendonly yes --appendfsync al
 redis_pid=$!
 tolerex=$((base+3)); redis=$((base+50))
 for _ in $(seq 1 150); do
-  alive=$(redis-cli -p $tolerex INFO 2>/dev/null | tr -d '\r' | sed -n 's/^members_alive://p')
+  alive=$(redis-cli -p $tolerex INFO 2>/dev/null | tr -d '\r' | sed -n 's/^members_alive://p' || true)
   [ "${alive:-0}" -ge "$members" ] && redis-cli -p $redis PING >/dev/null 2>&1 && break; sleep 0.2
 done
 if [ "${alive:-0}" -lt "$members" ]; then

@@ -8,7 +8,8 @@ namespace Tolerex.Leader.Replication;
 /// entry is a value at one version: a GET uses it only when the index names exactly that version, so a newer
 /// SET, a DEL or another leader's writes can never make it answer stale data (a version is never reused). It
 /// holds at most <c>ValueCacheBytes</c> of values (plus a small overhead per entry), dropping the oldest
-/// writes first; 0 keeps nothing. Durability is unchanged: a value is cached only once acknowledged.
+/// first, except that a value read since it was last looked at gets a second chance (CLOCK); 0 keeps nothing.
+/// Durability is unchanged: a value is cached only once acknowledged, or as read from a member.
 /// </summary>
 internal sealed class ValueCache(long capacityBytes)
 {
@@ -21,6 +22,8 @@ internal sealed class ValueCache(long capacityBytes)
         public long Version { get; } = version;
         public ByteString Value { get; } = value;
         public long Size => Value.Length + EntryOverhead;
+        /// <summary>Read since eviction last passed it: it goes to the back of the line once instead of out.</summary>
+        public bool Referenced { get; set; }
     }
 
     private readonly ConcurrentDictionary<long, Entry> _entries = new();
@@ -70,6 +73,8 @@ internal sealed class ValueCache(long capacityBytes)
     {
         if (_entries.TryGetValue(id, out var entry) && entry.Version == version)
         {
+            if (!entry.Referenced)
+                entry.Referenced = true;
             value = entry.Value;
             return true;
         }
@@ -103,8 +108,15 @@ internal sealed class ValueCache(long capacityBytes)
             {
                 while (OverLimit && _order.TryDequeue(out var oldest))
                 {
-                    if (_entries.TryRemove(new KeyValuePair<long, Entry>(oldest.Id, oldest.Entry)))
+                    if (oldest.Entry.Referenced && _entries.TryGetValue(oldest.Id, out var current) && current == oldest.Entry)
+                    {
+                        oldest.Entry.Referenced = false;
+                        _order.Enqueue(oldest);
+                    }
+                    else if (_entries.TryRemove(new KeyValuePair<long, Entry>(oldest.Id, oldest.Entry)))
+                    {
                         Forget(oldest.Entry);
+                    }
                 }
             }
             finally

@@ -36,7 +36,7 @@ public class ValueCacheTests
     }
 
     [Fact]
-    public void It_stays_within_its_size_dropping_the_oldest_writes_first()
+    public void It_stays_within_its_size_dropping_the_oldest_unread_values_first()
     {
         var entry = 100 + ValueCache.EntryOverhead;
         var cache = new ValueCache(10 * entry);
@@ -47,6 +47,23 @@ public class ValueCacheTests
         Assert.False(cache.TryGet(1, 1, out _));
         Assert.True(cache.TryGet(25, 25, out _));
         Assert.True(cache.TryGet(16, 16, out _));
+    }
+
+    [Fact]
+    public void A_value_read_since_eviction_last_passed_it_outlives_older_unread_ones()
+    {
+        var entry = 100 + ValueCache.EntryOverhead;
+        var cache = new ValueCache(10 * entry);
+        for (var id = 1; id <= 10; id++)
+            cache.Put(id, id, ByteString.CopyFrom(new byte[100]));
+        Assert.True(cache.TryGet(1, 1, out _)); // the oldest, but read
+        for (var id = 11; id <= 15; id++)
+            cache.Put(id, id, ByteString.CopyFrom(new byte[100]));
+        Assert.True(cache.TryGet(1, 1, out _));
+        Assert.False(cache.TryGet(2, 2, out _));
+        Assert.False(cache.TryGet(6, 6, out _));
+        Assert.True(cache.TryGet(7, 7, out _));
+        Assert.Equal(10, cache.Count);
     }
 
     [Fact]
