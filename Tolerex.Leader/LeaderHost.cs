@@ -65,12 +65,12 @@ internal static class LeaderHost
         var index = app.Services.GetRequiredService<MessageIndex>();
         var registry = app.Services.GetRequiredService<MemberRegistry>();
         app.Lifetime.ApplicationStarted.Register(registry.RestartSilenceClocks);
-        registry.CameUp += app.Services.GetRequiredService<ReplicationCoordinator>().Connect;
+        var replication = app.Services.GetRequiredService<ReplicationCoordinator>();
+        registry.CameUp += replication.Connect;
         registry.CameUp += app.Services.GetRequiredService<MemberReconciler>().CameUp;
         var repair = app.Services.GetRequiredService<RepairService>();
-        var cache = app.Services.GetRequiredService<ReplicationCoordinator>().Cache;
         LeaderMetrics.Observe(() => registry.Alive.Length, () => registry.All.Length, () => index.Count, () => repair.UnderReplicated, () => repair.Running,
-            () => cache.Bytes);
+            () => replication.Cache.Bytes);
         var leadership = app.Services.GetRequiredService<Leadership>();
         LeaderMetrics.ObserveGroup(() => leadership.Term, () => leadership.Leading, () => leadership.LeaderName.Length > 0);
         app.MapDefaultEndpoints();

@@ -192,24 +192,22 @@ internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptio
             return WrongArity(request, output);
         if (request.ArgumentCount == 2 && !IsDefaultUser(request.Argument(0)))
             return Error(output, RespText.WrongPass);
-        var (ok, reply) = await AuthenticateAsync(request.Argument(request.ArgumentCount - 1), session);
-        RespWriter.Write(output, reply);
-        return ok ? "ok" : "error";
+        return AuthReply(output, await AuthenticateAsync(request.Argument(request.ArgumentCount - 1), session));
     }
 
-    private async ValueTask<(bool Ok, byte[] Reply)> AuthenticateAsync(ReadOnlySequence<byte> password, RespSession session)
+    private async ValueTask<AuthOutcome> AuthenticateAsync(ReadOnlySequence<byte> password, RespSession session)
     {
-        switch (await commands.AuthenticateAsync(password))
-        {
-            case AuthOutcome.Accepted:
-                session.Authenticated = true;
-                return (true, RespText.Ok.ToArray());
-            case AuthOutcome.Refused:
-                return (false, RespText.WrongPass.ToArray());
-            default:
-                return (false, RespText.NoPasswordSet.ToArray());
-        }
+        var outcome = await commands.AuthenticateAsync(password);
+        session.Authenticated |= outcome == AuthOutcome.Accepted;
+        return outcome;
     }
+
+    private static string AuthReply(PipeWriter output, AuthOutcome outcome) => outcome switch
+    {
+        AuthOutcome.Accepted => Reply(output, RespText.Ok),
+        AuthOutcome.Refused => Error(output, RespText.WrongPass),
+        _ => Error(output, RespText.NoPasswordSet),
+    };
 
     /// <summary>HELLO [2 [AUTH user password] [SETNAME name]]: RESP2 only; HELLO 3 gets NOPROTO, so clients stay on RESP2.</summary>
     private async ValueTask<string> HelloAsync(RespRequest request, RespSession session, PipeWriter output)
@@ -229,12 +227,9 @@ internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptio
             {
                 if (!IsDefaultUser(request.Argument(i + 1)))
                     return Error(output, RespText.WrongPass);
-                var (ok, reply) = await AuthenticateAsync(request.Argument(i + 2), session);
-                if (!ok)
-                {
-                    RespWriter.Write(output, reply);
-                    return "error";
-                }
+                var auth = await AuthenticateAsync(request.Argument(i + 2), session);
+                if (auth != AuthOutcome.Accepted)
+                    return AuthReply(output, auth);
 
                 i += 2;
             }
@@ -402,10 +397,8 @@ internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptio
         return "ok";
     }
 
-    /// <summary>The command's name in metrics: a small fixed set, so label cardinality stays bounded.</summary>
-    private static string MetricName(RespCommandKind kind) => kind switch
-    {
-        RespCommandKind.Unknown => "UNKNOWN",
-        _ => kind.ToString().ToUpperInvariant(),
-    };
+    /// <summary>The command's name in metrics: a small fixed set (label cardinality stays bounded), made once.</summary>
+    private static string MetricName(RespCommandKind kind) => MetricNames[(int)kind];
+
+    private static readonly string[] MetricNames = [.. Enum.GetValues<RespCommandKind>().Select(k => k.ToString().ToUpperInvariant())];
 }

@@ -35,7 +35,6 @@ internal sealed partial class RespConnectionHandler(
         var rest = buffer;
         while (!session.Closing)
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
             switch (RespParser.TryParse(ref buffer, session.Request, _limits))
             {
                 case RespParseResult.Parsed:
@@ -45,7 +44,7 @@ internal sealed partial class RespConnectionHandler(
                 case RespParseResult.Invalid:
                     LogProtocolError(logger, session.Request.Error);
                     output.Write(RespText.Message(session.Request.Error));
-                    LeaderMetrics.Command("INVALID", "error", started);
+                    LeaderMetrics.Command("INVALID", "error", System.Diagnostics.Stopwatch.GetTimestamp());
                     session.Closing = true;
                     return buffer;
                 default:
@@ -54,7 +53,7 @@ internal sealed partial class RespConnectionHandler(
                     if (buffer.Length > (long)Options.MaxLineBytes + RequestSlack)
                     {
                         output.Write(RespText.RequestTooLarge);
-                        LeaderMetrics.Command("INVALID", "error", started);
+                        LeaderMetrics.Command("INVALID", "error", System.Diagnostics.Stopwatch.GetTimestamp());
                         session.Closing = true;
                     }
 

@@ -44,7 +44,7 @@ internal static class LeaderMetrics
     private static long _cacheHits;
     private static long _cacheMisses;
     public static readonly UpDownCounter<long> Connections = Meter.CreateUpDownCounter<long>("tolerex.leader.connections", "{connection}",
-        "Open HaToKuSe client connections");
+        "Open client connections, HaToKuSe and RESP");
     private static long _refusedConnections;
     private static long _repairedCopies;
     private static long _reclaimedCopies;
