@@ -31,11 +31,12 @@ public sealed class ClusterSettingsTests
                 await SetAsync(c, id, $"p2c-{id}");
         }
 
-        // Two copies of each id, and every member took a share.
+        // Two copies of each id, and every member took a share. (A store that timed out on a starved machine may
+        // leave one more copy where its SET no longer names it; the member's reconciliation reclaims it, below.)
         var held = new List<long>();
         foreach (var member in cluster.Members)
             held.Add(await member.MessagesAsync());
-        Assert.Equal(2 * ids.Length, held.Sum());
+        Assert.InRange(held.Sum(), 2 * ids.Length, 2 * ids.Length + ids.Length / 10);
         Assert.All(held, n => Assert.True(n > ids.Length / 4, $"copies per member: {string.Join(", ", held)}"));
 
         // Each member in turn is killed (reads fail over) and restarted on its unbuffered log (it serves what it holds).
@@ -48,6 +49,15 @@ public sealed class ClusterSettingsTests
         }
 
         await AssertReadsAsync(cluster, ids, id => $"p2c-{id}");
+
+        // Each member was reconciled when it came back: exactly the two copies of each id the index names remain.
+        await Eventually.HoldsAsync(async () =>
+        {
+            long total = 0;
+            foreach (var member in cluster.Members)
+                total += await member.MessagesAsync();
+            return total == 2 * ids.Length;
+        }, TimeSpan.FromSeconds(60), $"members holding exactly {ids.Length} ids × 2 copies");
     }
 
     [Fact(Timeout = 300_000)]
