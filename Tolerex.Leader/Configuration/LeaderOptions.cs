@@ -153,6 +153,12 @@ internal sealed class LeaderOptions
     /// <summary>A snapshot of the index is written after this many bytes of consensus log entries; the log then drops what it covers.</summary>
     [Range(4096, long.MaxValue)]
     public long CheckpointBytes { get; set; } = 64L * 1024 * 1024;
+    /// <summary>
+    /// Size of each file of a new consensus log (rounded up to 4 KiB); a log keeps the size it was made with. Each
+    /// file costs an open, a map and a lock when the log reaches it, so small files cost throughput.
+    /// </summary>
+    [Range(4096, 256 * 1024 * 1024)]
+    public int LogChunkBytes { get; set; } = 1024 * 1024;
 
     /// <summary>The addresses in <see cref="Peers"/>, in order.</summary>
     public string[] PeerAddresses => Peers.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);

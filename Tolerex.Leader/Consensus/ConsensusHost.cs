@@ -101,12 +101,35 @@ internal static class ConsensusHost
         return new WriteAheadLog(LogOptions(options), machine);
     }
 
-    public static WriteAheadLog.Options LogOptions(LeaderOptions options) => new()
+    public static WriteAheadLog.Options LogOptions(LeaderOptions options)
     {
-        // Every entry is flushed before it counts as committed (DotNext 6.12 always does), whatever Durability says.
-        Location = Path.Combine(options.DataDir, "wal"),
-        HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
-    };
+        var location = Path.Combine(options.DataDir, "wal");
+        return new()
+        {
+            // Every entry is flushed before it counts as committed (DotNext 6.12 always does), whatever Durability says.
+            Location = location,
+            HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
+            ChunkSize = ExistingChunkSize(location) ?? options.LogChunkBytes,
+        };
+    }
+
+    /// <summary>
+    /// The chunk size an existing log was made with: the log finds an entry's file from its address and the chunk
+    /// size, so a log read with another size would be read wrongly. Every chunk file is created at full size.
+    /// </summary>
+    internal static int? ExistingChunkSize(string location)
+    {
+        var data = new DirectoryInfo(Path.Combine(location, "data"));
+        if (!data.Exists)
+            return null;
+        foreach (var chunk in data.EnumerateFiles())
+        {
+            if (chunk.Length is > 0 and <= int.MaxValue && chunk.Length % 4096 == 0)
+                return (int)chunk.Length;
+        }
+
+        return null;
+    }
 }
 
 /// <summary>What each node of the group tells the others about itself (Raft member metadata).</summary>

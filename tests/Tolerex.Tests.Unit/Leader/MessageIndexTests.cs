@@ -21,13 +21,14 @@ public sealed class MessageIndexTests : IAsyncDisposable
 
     private sealed record Leader(SoloGroup Group, IndexStateMachine Machine, MessageIndex Index, MemberRegistry Registry);
 
-    private async Task<Leader> OpenAsync(long checkpointBytes = 64L * 1024 * 1024, TimeSpan? storeTimeout = null)
+    private async Task<Leader> OpenAsync(long checkpointBytes = 64L * 1024 * 1024, TimeSpan? storeTimeout = null, int logChunkBytes = 1024 * 1024)
     {
         var options = Options.Create(new LeaderOptions
         {
             DataDir = _dir,
             CheckpointBytes = checkpointBytes,
             StoreTimeout = storeTimeout ?? TimeSpan.FromSeconds(2),
+            LogChunkBytes = logChunkBytes,
         });
         var registry = new MemberRegistry(options, Tls, NullLogger<MemberRegistry>.Instance);
         var map = new IndexMap();
@@ -68,6 +69,42 @@ public sealed class MessageIndexTests : IAsyncDisposable
 
     private static string Replicas(MessageIndex index, long id) =>
         index.TryGet(id, out var e) ? $"{e.Version}:" + string.Join(",", e.Replicas.Select(m => m.Address)) : "absent";
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_log_made_with_another_chunk_size_reopens_with_its_own_and_keeps_every_put()
+    {
+        var leader = await OpenAsync(logChunkBytes: 4096);
+        var member = await AddMember(leader, 5001);
+        // Enough entries to fill several 4 KiB files.
+        for (var id = 1; id <= 300; id++)
+            Assert.True(await Put(leader, id, id, member));
+        await CloseAsync(leader);
+        var chunks = Directory.GetFiles(Path.Combine(_dir, "wal", "data"));
+        Assert.True(chunks.Length > 2, $"{chunks.Length} log files");
+        Assert.All(chunks, f => Assert.Equal(4096, new FileInfo(f).Length));
+
+        // Configured for 1 MiB files now: the log is still read with the size it was made with.
+        var reopened = await OpenAsync(logChunkBytes: 1024 * 1024);
+        Assert.Equal(300, reopened.Index.Count);
+        Assert.Equal("300:https://localhost:5001", Replicas(reopened.Index, 300));
+        var moreMember = reopened.Registry.All.Single();
+        Assert.True(await Put(reopened, 301, 301, moreMember));
+        await CloseAsync(reopened);
+        Assert.All(Directory.GetFiles(Path.Combine(_dir, "wal", "data")), f => Assert.Equal(4096, new FileInfo(f).Length));
+        Assert.Equal(301, (await OpenAsync(logChunkBytes: 1024 * 1024)).Index.Count);
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_new_log_is_made_of_files_of_the_configured_size()
+    {
+        var leader = await OpenAsync(logChunkBytes: 1024 * 1024);
+        var member = await AddMember(leader, 5001);
+        Assert.True(await Put(leader, 1, 1, member));
+        await CloseAsync(leader);
+        var chunks = Directory.GetFiles(Path.Combine(_dir, "wal", "data"));
+        Assert.NotEmpty(chunks);
+        Assert.All(chunks, f => Assert.Equal(1024 * 1024, new FileInfo(f).Length));
+    }
 
     [Fact(Timeout = 60_000)]
     public async Task A_set_takes_its_version_only_once_it_counts_as_in_flight()
