@@ -16,6 +16,8 @@ internal class ClientSession
     public bool Authenticated { get; set; }
     /// <summary>Set by QUIT or a fatal protocol error: answer, flush, close.</summary>
     public bool Closing { get; set; }
+    /// <summary>The connection's SETs in flight.</summary>
+    public required PipelinedSets Sets { get; init; }
 }
 
 /// <summary>

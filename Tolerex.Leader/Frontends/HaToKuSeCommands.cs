@@ -45,11 +45,8 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
             case CommandKind.Empty:
                 break;
             case CommandKind.Set:
-                // The payload is a view of the receive buffer: copy it once, and let gRPC use that copy.
-                var stored = await commands.SetAsync(command.Id, UnsafeByteOperations.UnsafeWrap(command.Payload.ToArray()));
-                HaToKuSeWriter.Write(output, stored ? HaToKuSeText.Ok : HaToKuSeText.StoreFailed);
-                outcome = stored ? "ok" : "error";
-                break;
+                AnswerSet(await StartSet(command), started, session, output);
+                return;
             case CommandKind.Get:
                 var read = await commands.GetAsync(command.Id);
                 if (read.Status == ReadStatus.Found)
@@ -131,6 +128,19 @@ internal sealed partial class HaToKuSeCommands(LeaderCommands commands, IOptions
         if (command.Kind != CommandKind.Empty)
             LeaderMetrics.Command(MetricName(command.Kind), outcome, started);
 
+        if (session.Prompt)
+            HaToKuSeWriter.Write(output, HaToKuSeText.Prompt);
+    }
+
+    /// <summary>Starts storing a SET (authenticated); its reply is written by <see cref="AnswerSet"/>.</summary>
+    public Task<bool> StartSet(in HaToKuSeCommand command) =>
+        // The payload is a view of the receive buffer: copy it once, and let gRPC use that copy.
+        commands.SetAsync(command.Id, UnsafeByteOperations.UnsafeWrap(command.Payload.ToArray()));
+
+    public static void AnswerSet(bool stored, long started, HaToKuSeSession session, PipeWriter output)
+    {
+        HaToKuSeWriter.Write(output, stored ? HaToKuSeText.Ok : HaToKuSeText.StoreFailed);
+        LeaderMetrics.Command("SET", stored ? "ok" : "error", started);
         if (session.Prompt)
             HaToKuSeWriter.Write(output, HaToKuSeText.Prompt);
     }

@@ -7,8 +7,9 @@ using Tolerex.Protocol.HaToKuSe;
 namespace Tolerex.Leader.Frontends;
 
 /// <summary>
-/// One HaToKuSe connection: the banner and prompt, then every complete line executed in order. A line longer
-/// than the limit is refused before more of it is buffered.
+/// One HaToKuSe connection: the banner and prompt, then every complete line executed in order (pipelined SETs
+/// side by side, see <see cref="PipelinedSets"/>). A line longer than the limit is refused before more of it is
+/// buffered.
 /// </summary>
 internal sealed class HaToKuSeConnectionHandler(
     HaToKuSeCommands executor,
@@ -18,7 +19,8 @@ internal sealed class HaToKuSeConnectionHandler(
     ILogger<HaToKuSeConnectionHandler> logger)
     : ClientConnectionHandler<HaToKuSeSession>(forwarder, connections, ClientProtocol.HaToKuSe, leaderOptions, logger)
 {
-    protected override HaToKuSeSession NewSession() => new() { Prompt = Options.Banner, Authenticated = Options.Password is null };
+    protected override HaToKuSeSession NewSession() =>
+        new() { Prompt = Options.Banner, Authenticated = Options.Password is null, Sets = new PipelinedSets(Options.MaxPipelinedSets) };
 
     protected override void Greet(HaToKuSeSession session, PipeWriter output)
     {
@@ -31,12 +33,31 @@ internal sealed class HaToKuSeConnectionHandler(
     protected override async ValueTask<ReadOnlySequence<byte>> ExecuteAsync(ReadOnlySequence<byte> buffer, HaToKuSeSession session, PipeWriter output)
     {
         var rest = buffer;
+        var sets = session.Sets;
         while (!session.Closing && HaToKuSeParser.TryParse(ref buffer, Options.MaxLineBytes, out var command))
         {
-            await executor.ExecuteAsync(command, session, output);
+            if (command.Kind == CommandKind.Set && session.Authenticated)
+            {
+                if (!sets.CanStart(command.Id))
+                    await AnswerSetsAsync(session, output);
+                var started = PipelinedSets.Now;
+                sets.Started(command.Id, executor.StartSet(command), started);
+            }
+            else
+            {
+                if (!sets.IsEmpty)
+                    await AnswerSetsAsync(session, output);
+                await executor.ExecuteAsync(command, session, output);
+            }
+
             rest = buffer;
         }
 
+        if (!sets.IsEmpty)
+            await AnswerSetsAsync(session, output);
         return rest;
     }
+
+    private static ValueTask AnswerSetsAsync(HaToKuSeSession session, PipeWriter output) =>
+        session.Sets.AnswerAllAsync((stored, started) => HaToKuSeCommands.AnswerSet(stored, started, session, output));
 }

@@ -70,10 +70,25 @@ internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptio
             return WrongArity(request, output);
         if (!request.TryGetId(0, out var id))
             return Error(output, RespText.KeyNotId);
-        // The value is a view of the receive buffer: copy it once, and let gRPC use that copy.
-        var stored = await commands.SetAsync(id, UnsafeByteOperations.UnsafeWrap(request.Argument(1).ToArray()));
-        return stored ? Reply(output, RespText.Ok) : Error(output, RespText.StoreFailed);
+        return SetReply(await StartSet(request, id), output);
     }
+
+    /// <summary>The id of a well-formed SET from an authenticated client, which may be stored beside others (see <see cref="PipelinedSets"/>).</summary>
+    public static bool IsPlainSet(RespRequest request, RespSession session, out long id)
+    {
+        id = 0;
+        return request.Kind == RespCommandKind.Set && session.Authenticated && request.ArgumentCount == 2 && request.TryGetId(0, out id);
+    }
+
+    /// <summary>Starts storing a SET; its reply is written by <see cref="AnswerSet"/>.</summary>
+    public Task<bool> StartSet(RespRequest request, long id) =>
+        // The value is a view of the receive buffer: copy it once, and let gRPC use that copy.
+        commands.SetAsync(id, UnsafeByteOperations.UnsafeWrap(request.Argument(1).ToArray()));
+
+    public static void AnswerSet(bool stored, long started, PipeWriter output) =>
+        LeaderMetrics.Command(MetricName(RespCommandKind.Set), SetReply(stored, output), started);
+
+    private static string SetReply(bool stored, PipeWriter output) => stored ? Reply(output, RespText.Ok) : Error(output, RespText.StoreFailed);
 
     private async ValueTask<string> GetAsync(RespRequest request, PipeWriter output)
     {

@@ -8,8 +8,9 @@ using Tolerex.Protocol.Resp;
 namespace Tolerex.Leader.Frontends;
 
 /// <summary>
-/// One RESP2 connection (Redis clients): every complete request, multibulk or inline, executed in order. A
-/// protocol error is answered and the connection closed, as Redis does.
+/// One RESP2 connection (Redis clients): every complete request, multibulk or inline, executed in order (pipelined
+/// SETs side by side, see <see cref="PipelinedSets"/>). A protocol error is answered and the connection closed, as
+/// Redis does.
 /// </summary>
 internal sealed partial class RespConnectionHandler(
     RespCommands executor,
@@ -28,14 +29,29 @@ internal sealed partial class RespConnectionHandler(
         MaxArguments: (int)Math.Min(int.MaxValue - 1, 2 * leaderOptions.Value.MaxBulkCount + 1),
         MaxInlineBytes: leaderOptions.Value.MaxLineBytes);
 
-    protected override RespSession NewSession() => new() { Authenticated = Options.Password is null };
+    protected override RespSession NewSession() => new() { Authenticated = Options.Password is null, Sets = new PipelinedSets(Options.MaxPipelinedSets) };
 
     protected override async ValueTask<ReadOnlySequence<byte>> ExecuteAsync(ReadOnlySequence<byte> buffer, RespSession session, PipeWriter output)
     {
         var rest = buffer;
+        var sets = session.Sets;
         while (!session.Closing)
         {
-            switch (RespParser.TryParse(ref buffer, session.Request, _limits))
+            var parsed = RespParser.TryParse(ref buffer, session.Request, _limits);
+            if (parsed == RespParseResult.Parsed && RespCommands.IsPlainSet(session.Request, session, out var id))
+            {
+                if (!sets.CanStart(id))
+                    await AnswerSetsAsync(sets, output);
+                var started = PipelinedSets.Now;
+                sets.Started(id, executor.StartSet(session.Request, id), started);
+                rest = buffer;
+                continue;
+            }
+
+            // Any other request, a protocol error or the end of what arrived: the SETs before it are answered first.
+            if (!sets.IsEmpty)
+                await AnswerSetsAsync(sets, output);
+            switch (parsed)
             {
                 case RespParseResult.Parsed:
                     await executor.ExecuteAsync(session.Request, session, output);
@@ -63,6 +79,9 @@ internal sealed partial class RespConnectionHandler(
 
         return rest;
     }
+
+    private static ValueTask AnswerSetsAsync(PipelinedSets sets, PipeWriter output) =>
+        sets.AnswerAllAsync((stored, started) => RespCommands.AnswerSet(stored, started, output));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "RESP protocol error ({Error}); closing the connection")]
     private static partial void LogProtocolError(ILogger logger, RespError error);
