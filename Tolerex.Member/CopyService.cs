@@ -110,11 +110,47 @@ internal sealed class CopyService(MessageStore store) : Copies.CopiesBase
 
     public override async Task<RetrieveReply> Retrieve(RetrieveRequest request, ServerCallContext context)
     {
-        var message = await Measured(store.ReadAsync(request.Id, context.CancellationToken), "retrieve", Stopwatch.GetTimestamp());
-        return message is { } m
-            ? new RetrieveReply { Found = true, Version = m.Version, Payload = UnsafeByteOperations.UnsafeWrap(m.Payload) }
-            : new RetrieveReply { Found = false };
+        return ReplyOf(await Measured(store.ReadAsync(request.Id, context.CancellationToken), "retrieve", Stopwatch.GetTimestamp()));
     }
+
+    /// <summary>
+    /// Batches of reads on one long-lived stream: every read of a batch starts when it arrives, and the batch is
+    /// answered, in arrival order, once all have. A read that fails is answered with its error, not the batch.
+    /// </summary>
+    public override async Task RetrieveStream(IAsyncStreamReader<RetrieveBatch> requestStream, IServerStreamWriter<RetrieveBatchReply> responseStream,
+        ServerCallContext context)
+    {
+        await foreach (var batch in requestStream.ReadAllAsync(context.CancellationToken))
+        {
+            var started = Stopwatch.GetTimestamp();
+            var reads = new Task<StoredMessage?>[batch.Ids.Count];
+            for (var i = 0; i < reads.Length; i++)
+                reads[i] = store.ReadAsync(batch.Ids[i], context.CancellationToken);
+            var reply = new RetrieveBatchReply { Sequence = batch.Sequence };
+            var failed = 0;
+            foreach (var read in reads)
+            {
+                try
+                {
+                    reply.Items.Add(ReplyOf(await read));
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    failed++;
+                    reply.Items.Add(new RetrieveReply { Error = e.Message });
+                }
+            }
+
+            MemberMetrics.Operation("retrieve", "ok", started, reads.Length - failed);
+            if (failed > 0)
+                MemberMetrics.Operation("retrieve", "error", started, failed);
+            await responseStream.WriteAsync(reply, context.CancellationToken);
+        }
+    }
+
+    private static RetrieveReply ReplyOf(StoredMessage? message) => message is { } m
+        ? new RetrieveReply { Found = true, Version = m.Version, Payload = UnsafeByteOperations.UnsafeWrap(m.Payload) }
+        : new RetrieveReply { Found = false };
 
     public override async Task<DeleteReply> Delete(DeleteRequest request, ServerCallContext context)
     {

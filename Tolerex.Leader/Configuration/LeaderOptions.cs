@@ -101,13 +101,13 @@ internal sealed class LeaderOptions
     /// <summary>After a member could not store a batch (its disk is full, say), how long no new copies go there.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
     public TimeSpan StoreFailurePause { get; set; } = TimeSpan.FromSeconds(1);
-    /// <summary>Most copies sent to one member in one batch.</summary>
+    /// <summary>Most copies sent to one member in one batch; also the most reads in one batch of reads.</summary>
     [Range(1, 100_000)]
     public int MaxBatchCount { get; set; } = 256;
     /// <summary>Most payload bytes in one batch (a single larger copy still goes alone).</summary>
     [Range(1024, 256 * 1024 * 1024)]
     public int MaxBatchBytes { get; set; } = 1024 * 1024;
-    /// <summary>Batches in flight per member; while they are, new copies gather into the next batch.</summary>
+    /// <summary>Batches in flight per member (copies and reads each); while they are, new ones gather into the next batch.</summary>
     [Range(1, 1024)]
     public int BatchesInFlight { get; set; } = 4;
     /// <summary>How long a GET keeps asking its replicas before <c>ERROR: retrieve failed</c>.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using Grpc.Core;
 using Tolerex.Leader.Configuration;
@@ -16,7 +17,7 @@ namespace Tolerex.Leader.Replication;
 /// <see cref="LeaderOptions.ReadHedgeDelay"/>. <c>ERROR: retrieve failed</c> only when no replica that holds
 /// the value could answer within the whole deadline.
 /// </summary>
-internal sealed partial class ReplicaReader(MemberRegistry registry, MessageIndex index, LeaderOptions options, ILogger logger)
+internal sealed partial class ReplicaReader(MemberRegistry registry, MessageIndex index, LeaderOptions options, ILogger logger) : IAsyncDisposable
 {
     private enum Outcome { Holds, Answered, Refused, TimedOut }
 
@@ -25,6 +26,8 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
 
     // Per-request warnings: one line a second per kind, with a count of those held back.
     private readonly LogThrottle _throttle = LogThrottle.PerSecond();
+    // Lazy: GetOrAdd may run its factory twice under a race, and a fetcher starts a task.
+    private readonly ConcurrentDictionary<MemberNode, Lazy<ReplicaFetcher>> _fetchers = new();
 
     private readonly record struct Attempt(Outcome Outcome, RetrieveReply? Reply);
 
@@ -186,19 +189,21 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var reply = await member.Client.RetrieveAsync(new RetrieveRequest { Id = id }, deadline: DateTime.UtcNow + timeout, cancellationToken: cancellation);
+            var fetcher = _fetchers.GetOrAdd(member, m => new Lazy<ReplicaFetcher>(() => new ReplicaFetcher(m, options, logger))).Value;
+            var reply = await fetcher.FetchAsync(id).WaitAsync(timeout, cancellation);
             var holds = indexed is not { } version || (reply.Found && reply.Version >= version);
             LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", holds ? "ok" : "stale", started);
             if (!holds && _throttle.Allow("stale:" + member.Address, out var held))
                 LogStaleReplica(logger, id, member.Address, reply.Found ? reply.Version : 0, indexed.GetValueOrDefault(), held);
             return new Attempt(holds && indexed is not null ? Outcome.Holds : Outcome.Answered, reply);
         }
-        catch (RpcException e) when (e.StatusCode == StatusCode.Cancelled && cancellation.IsCancellationRequested)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             return new Attempt(Outcome.TimedOut, null); // no longer needed: another replica answered
         }
-        catch (RpcException e)
+        catch (Exception failure) when (failure is RpcException or TimeoutException)
         {
+            var e = failure as RpcException ?? new RpcException(new Status(StatusCode.DeadlineExceeded, $"no answer within {timeout.TotalMilliseconds:0} ms"));
             LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", "error", started);
             if (_throttle.Allow($"retrieve:{member.Address}:{e.StatusCode}", out var held))
                 LogCallFailed(logger, id, member.Address, e.StatusCode, e.Status.Detail, held);
@@ -208,6 +213,12 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
                 ? Outcome.Refused
                 : Outcome.TimedOut, null);
         }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var fetcher in _fetchers.Values.Where(f => f.IsValueCreated))
+            await fetcher.Value.DisposeAsync();
     }
 
     private TimeSpan Remaining(Stopwatch clock) => options.ReadTimeout - clock.Elapsed;

@@ -27,7 +27,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     private readonly Task _loop;
     private readonly Lock _lock = new();
     private readonly LogThrottle _throttle = LogThrottle.PerSecond();
-    private StoreStream? _stream;
+    private BatchStream<StoreBatch, StoreBatchReply, Batch>? _stream;
     private long _sequence;
 
     public ReplicaWriter(MemberNode member, MemberRegistry registry, LeaderOptions options, ILogger logger)
@@ -88,7 +88,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         foreach (var p in items)
             request.Items.Add(p.Copy);
 
-        StoreStream stream;
+        BatchStream<StoreBatch, StoreBatchReply, Batch> stream;
         try
         {
             stream = CurrentStream();
@@ -127,14 +127,14 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     }
 
     /// <summary>The open stream to this member, or a new one (after a failure, or when the member's connection changed).</summary>
-    private StoreStream CurrentStream()
+    private BatchStream<StoreBatch, StoreBatchReply, Batch> CurrentStream()
     {
         lock (_lock)
         {
             var client = _member.Client;
             if (_stream is { Broken: false } open && ReferenceEquals(open.Client, client))
                 return open;
-            var stream = new StoreStream(client, client.StoreStream());
+            var stream = new BatchStream<StoreBatch, StoreBatchReply, Batch>(client, client.StoreStream());
             _stream = stream;
             using (ExecutionContext.SuppressFlow())
                 _ = Task.Run(() => ReadRepliesAsync(stream));
@@ -142,7 +142,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         }
     }
 
-    private async Task ReadRepliesAsync(StoreStream stream)
+    private async Task ReadRepliesAsync(BatchStream<StoreBatch, StoreBatchReply, Batch> stream)
     {
         try
         {
@@ -174,14 +174,14 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     }
 
     /// <summary>A batch without its reply by the store timeout: the member is stuck or gone, so the stream is dropped.</summary>
-    private void Expire(StoreStream stream, long sequence)
+    private void Expire(BatchStream<StoreBatch, StoreBatchReply, Batch> stream, long sequence)
     {
         if (stream.Contains(sequence))
             Break(stream, new RpcException(new Status(StatusCode.DeadlineExceeded, $"no reply within {_options.StoreTimeout.TotalMilliseconds:0} ms")));
     }
 
     /// <summary>Fails every batch still waiting on <paramref name="stream"/> (their SETs substitute) and drops the stream.</summary>
-    private void Break(StoreStream stream, Exception e)
+    private void Break(BatchStream<StoreBatch, StoreBatchReply, Batch> stream, Exception e)
     {
         var waiting = stream.BreakAndTakeAll();
         if (waiting is null)
@@ -233,7 +233,7 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
     {
         _queue.Writer.TryComplete();
         await _loop;
-        StoreStream? stream;
+        BatchStream<StoreBatch, StoreBatchReply, Batch>? stream;
         lock (_lock)
             stream = _stream;
         if (stream is not null)
@@ -253,52 +253,6 @@ internal sealed partial class ReplicaWriter : IAsyncDisposable
         public long Started { get; } = started;
         public Activity? Activity { get; } = activity;
         public Timer? Timeout { get; set; }
-    }
-
-    /// <summary>One StoreStream call and the batches waiting for their replies on it.</summary>
-    private sealed class StoreStream(Copies.CopiesClient client, AsyncDuplexStreamingCall<StoreBatch, StoreBatchReply> call)
-    {
-        private readonly Dictionary<long, Batch> _waiting = [];
-
-        public Copies.CopiesClient Client { get; } = client;
-        public AsyncDuplexStreamingCall<StoreBatch, StoreBatchReply> Call { get; } = call;
-        public bool Broken { get; private set; }
-
-        public void Track(long sequence, Batch batch)
-        {
-            lock (_waiting)
-            {
-                if (Broken)
-                    throw new RpcException(new Status(StatusCode.Unavailable, "store stream broken"));
-                _waiting[sequence] = batch;
-            }
-        }
-
-        public bool Contains(long sequence)
-        {
-            lock (_waiting)
-                return _waiting.ContainsKey(sequence);
-        }
-
-        public Batch? Take(long sequence)
-        {
-            lock (_waiting)
-                return _waiting.Remove(sequence, out var batch) ? batch : null;
-        }
-
-        /// <summary>Marks the stream broken and hands over what was waiting; null if it was broken already.</summary>
-        public List<Batch>? BreakAndTakeAll()
-        {
-            lock (_waiting)
-            {
-                if (Broken)
-                    return null;
-                Broken = true;
-                var all = _waiting.Values.ToList();
-                _waiting.Clear();
-                return all;
-            }
-        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Member} could not store {Count} copies: {Error}; they move to other members, and no new copies go there for {PauseMs} ms ({Held} more held back)")]

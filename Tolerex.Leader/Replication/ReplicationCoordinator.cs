@@ -256,6 +256,7 @@ internal sealed partial class ReplicationCoordinator(
     {
         foreach (var writer in _writers.Values.Where(w => w.IsValueCreated))
             await writer.Value.DisposeAsync();
+        await _reader.DisposeAsync();
     }
 
     /// <summary>Reads the newest acknowledged value of <paramref name="id"/>.</summary>

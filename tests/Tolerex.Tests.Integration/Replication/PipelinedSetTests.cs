@@ -73,24 +73,6 @@ public sealed class PipelinedSetTests
         Assert.True(pipelined <= Sets / 2, $"{pipelined} index entries for {Sets + 2} pipelined RESP SETs");
     }
 
-    private static Task<double> EntriesAsync(ProcessCluster cluster) => FaultCounterTests.ScrapeAsync(cluster.MetricsPort, EntriesMetric);
-
-    /// <summary>
-    /// The count of committed index entries once it is above <paramref name="above"/> and stays put across scrapes
-    /// further apart than the exporter caches a scrape (the last entry's count is recorded just after its replies).
-    /// </summary>
-    private static async Task<double> SettledEntriesAsync(ProcessCluster cluster, double above)
-    {
-        var last = double.NaN;
-        await Eventually.HoldsAsync(async () =>
-        {
-            var now = await EntriesAsync(cluster);
-            var settled = now > above && now == last;
-            last = now;
-            if (!settled)
-                await Task.Delay(TimeSpan.FromMilliseconds(400));
-            return settled;
-        }, TimeSpan.FromSeconds(30), "the committed index entry count to settle");
-        return last;
-    }
+    private static Task<double> SettledEntriesAsync(ProcessCluster cluster, double above) =>
+        MetricsScrape.SettledAsync(cluster.MetricsPort, EntriesMetric, above);
 }
