@@ -70,7 +70,10 @@ internal sealed class LeaderOptions
     /// <summary>Open client connections accepted, HaToKuSe and RESP together; one more gets <c>ERROR: too many connections</c> (RESP: <c>-ERR max number of clients reached</c>) and is closed.</summary>
     [Range(1, 1_000_000)]
     public int MaxConnections { get; set; } = 10_000;
-    /// <summary>SETs one connection may have in flight when it pipelines them (sends more before the replies); 1 stores them one at a time.</summary>
+    /// <summary>
+    /// SETs one connection may have in flight when it pipelines them (sends more before the replies), their values
+    /// within <see cref="MaxLineBytes"/> beyond the first's; 1 stores them one at a time.
+    /// </summary>
     [Range(1, 100_000)]
     public int MaxPipelinedSets { get; set; } = 128;
     /// <summary>Close a connection that sends nothing for this long; zero (the default, like Redis) never does.</summary>

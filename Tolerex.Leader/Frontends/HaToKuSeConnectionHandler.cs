@@ -20,7 +20,7 @@ internal sealed class HaToKuSeConnectionHandler(
     : ClientConnectionHandler<HaToKuSeSession>(forwarder, connections, ClientProtocol.HaToKuSe, leaderOptions, logger)
 {
     protected override HaToKuSeSession NewSession() =>
-        new() { Prompt = Options.Banner, Authenticated = Options.Password is null, Sets = new PipelinedSets(Options.MaxPipelinedSets) };
+        new() { Prompt = Options.Banner, Authenticated = Options.Password is null, Sets = new PipelinedSets(Options.MaxPipelinedSets, Options.MaxLineBytes) };
 
     protected override void Greet(HaToKuSeSession session, PipeWriter output)
     {
@@ -38,10 +38,10 @@ internal sealed class HaToKuSeConnectionHandler(
         {
             if (command.Kind == CommandKind.Set && session.Authenticated)
             {
-                if (!sets.CanStart(command.Id))
+                if (!sets.CanStart(command.Id, command.Payload.Length))
                     await AnswerSetsAsync(session, output);
                 var started = PipelinedSets.Now;
-                sets.Started(command.Id, executor.StartSet(command), started);
+                sets.Started(command.Id, command.Payload.Length, executor.StartSet(command), started);
             }
             else
             {

@@ -29,7 +29,7 @@ internal sealed partial class RespConnectionHandler(
         MaxArguments: (int)Math.Min(int.MaxValue - 1, 2 * leaderOptions.Value.MaxBulkCount + 1),
         MaxInlineBytes: leaderOptions.Value.MaxLineBytes);
 
-    protected override RespSession NewSession() => new() { Authenticated = Options.Password is null, Sets = new PipelinedSets(Options.MaxPipelinedSets) };
+    protected override RespSession NewSession() => new() { Authenticated = Options.Password is null, Sets = new PipelinedSets(Options.MaxPipelinedSets, Options.MaxLineBytes) };
 
     protected override async ValueTask<ReadOnlySequence<byte>> ExecuteAsync(ReadOnlySequence<byte> buffer, RespSession session, PipeWriter output)
     {
@@ -40,10 +40,11 @@ internal sealed partial class RespConnectionHandler(
             var parsed = RespParser.TryParse(ref buffer, session.Request, _limits);
             if (parsed == RespParseResult.Parsed && RespCommands.IsPlainSet(session.Request, session, out var id))
             {
-                if (!sets.CanStart(id))
+                var bytes = session.Request.Argument(1).Length;
+                if (!sets.CanStart(id, bytes))
                     await AnswerSetsAsync(sets, output);
                 var started = PipelinedSets.Now;
-                sets.Started(id, executor.StartSet(session.Request, id), started);
+                sets.Started(id, bytes, executor.StartSet(session.Request, id), started);
                 rest = buffer;
                 continue;
             }
