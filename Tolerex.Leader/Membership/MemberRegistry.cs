@@ -22,6 +22,8 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     private readonly Lock _lock = new();
     private MemberNode[] _alive = [];
     private MemberNode[] _placeable = [];
+    // Completed (and replaced) each time the member lists change: what WaitForPlaceableAsync waits on.
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private MemberNode[] _all = [];
     private int _lastNumber;
     private long _joiningUntil; // Stopwatch timestamp: members may still be finding this node until then
@@ -188,14 +190,24 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
     {
         var deadline = Math.Min(Volatile.Read(ref _joiningUntil),
             System.Diagnostics.Stopwatch.GetTimestamp() + (long)(limit.TotalSeconds * System.Diagnostics.Stopwatch.Frequency));
-        while (Placeable.Length < count)
+        while (true)
         {
-            if (System.Diagnostics.Stopwatch.GetTimestamp() >= deadline)
+            // Taken before looking, so a change between the look and the wait is not missed.
+            var changed = Volatile.Read(ref _changed).Task;
+            if (Placeable.Length >= count)
+                return true;
+            var left = System.Diagnostics.Stopwatch.GetElapsedTime(System.Diagnostics.Stopwatch.GetTimestamp(), deadline);
+            if (left <= TimeSpan.Zero)
                 return false;
-            await Task.Delay(20);
+            try
+            {
+                await changed.WaitAsync(left);
+            }
+            catch (TimeoutException)
+            {
+                return Placeable.Length >= count;
+            }
         }
-
-        return true;
     }
 
     /// <summary>
@@ -276,6 +288,7 @@ internal sealed partial class MemberRegistry(IOptions<LeaderOptions> leaderOptio
             Volatile.Write(ref _all, all);
             Volatile.Write(ref _alive, all.Where(m => m.Alive).ToArray());
             Volatile.Write(ref _placeable, all.Where(m => m.Alive && !m.Decommissioned).ToArray());
+            Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
     }
 
