@@ -65,7 +65,7 @@ internal sealed class ReplicaFetcher : MemberStreamLink<RetrieveBatch, RetrieveB
 
     protected override long SequenceOf(RetrieveBatchReply reply) => reply.Sequence;
 
-    /// <summary>Answers every read of the batch: a read the member could not do fails alone (Internal, with its error).</summary>
+    /// <summary>Answers every read of the batch: a read the member could not do (a damaged record) fails alone, with DataLoss and its error.</summary>
     protected override void Complete(Batch batch, RetrieveBatchReply reply)
     {
         if (reply.Items.Count != batch.Items.Count)
@@ -78,7 +78,7 @@ internal sealed class ReplicaFetcher : MemberStreamLink<RetrieveBatch, RetrieveB
         {
             var item = reply.Items[i];
             if (item.Error.Length > 0)
-                batch.Items[i].Done.TrySetException(new RpcException(new Status(StatusCode.Internal, item.Error)));
+                batch.Items[i].Done.TrySetException(new RpcException(new Status(StatusCode.DataLoss, item.Error)));
             else
                 batch.Items[i].Done.TrySetResult(item);
         }

@@ -61,7 +61,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
                 StartNext();
                 while (running.Count > 0)
                 {
-                    var hedge = started < round.Count ? Task.Delay(Min(options.ReadHedgeDelay, Remaining(clock)), done.Token) : null;
+                    var hedge = started < round.Count ? Task.Delay(Max(Min(options.ReadHedgeDelay, Remaining(clock)), TimeSpan.Zero), done.Token) : null;
                     var finished = await Task.WhenAny(hedge is null ? running.Keys : running.Keys.Append(hedge));
                     if (finished == hedge)
                     {
@@ -208,8 +208,9 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
             if (_throttle.Allow($"retrieve:{member.Address}:{e.StatusCode}", out var held))
                 LogCallFailed(logger, id, member.Address, e.StatusCode, e.Status.Detail, held);
             registry.CallFailed(member, e.StatusCode, "retrieve", e.Status.Detail);
-            // Refused: nothing listens there (or it is not our member); a later round would not fare better.
-            return new Attempt(e.StatusCode is StatusCode.Unavailable or StatusCode.PermissionDenied or StatusCode.Unauthenticated
+            // Refused: nothing listens there (or it is not our member), or its copy is damaged (DataLoss); a later
+            // round would not fare better.
+            return new Attempt(e.StatusCode is StatusCode.Unavailable or StatusCode.PermissionDenied or StatusCode.Unauthenticated or StatusCode.DataLoss
                 ? Outcome.Refused
                 : Outcome.TimedOut, null);
         }

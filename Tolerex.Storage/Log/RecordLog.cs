@@ -90,18 +90,22 @@ public sealed partial class RecordLog : IAsyncDisposable
 
     /// <summary>
     /// Reads the payload of the record at <paramref name="position"/>; null when its segment is gone (a
-    /// compaction moved the record meanwhile: look it up again).
+    /// compaction moved the record meanwhile: look it up again). Throws <see cref="InvalidDataException"/> when the
+    /// record is damaged.
     /// </summary>
     public async ValueTask<byte[]?> ReadPayloadAsync(RecordPosition position, int length, CancellationToken cancellationToken)
     {
         if (!_segments.TryGetValue(position.Segment, out var segment))
             return null;
-        var payload = new byte[length];
+        // The whole record, so its checksum is checked on every read: a bit flipped on disk since it was written
+        // fails the read (a member answers that read with an error, and the leader asks another replica) instead
+        // of serving damaged bytes.
+        var frame = new byte[RecordFrame.SizeOf(length)];
         try
         {
-            for (var read = 0; read < length;)
+            for (var read = 0; read < frame.Length;)
             {
-                var n = await segment.File.ReadAsync(payload.AsMemory(read), position.Offset + RecordFrame.HeaderSize + read, cancellationToken).ConfigureAwait(false);
+                var n = await segment.File.ReadAsync(frame.AsMemory(read), position.Offset + read, cancellationToken).ConfigureAwait(false);
                 if (n == 0)
                     throw new IOException($"{segment.Path}: unexpected end of file at offset {position.Offset}");
                 read += n;
@@ -112,7 +116,9 @@ public sealed partial class RecordLog : IAsyncDisposable
             return null;
         }
 
-        return payload;
+        if (!RecordFrame.TryRead(frame, _options.Format, _seal, out var record) || record.Payload.Length != length)
+            throw new InvalidDataException($"{segment.Path}: the record at offset {position.Offset} is damaged (checksum mismatch)");
+        return record.Payload.ToArray();
     }
 
     /// <summary>Stops accepting records, finishes the queued ones, syncs (os mode) and closes.</summary>

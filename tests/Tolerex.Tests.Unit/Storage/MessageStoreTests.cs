@@ -368,6 +368,30 @@ public sealed class MessageStoreTests : IDisposable
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_payload_damaged_on_disk_after_it_was_written_fails_its_read_instead_of_being_served()
+    {
+        await using var store = Open();
+        await store.StoreAsync(1, 1, B("good"));
+        await store.StoreAsync(2, 2, B("will rot"));
+        await store.StoreAsync(3, 3, B("also good"));
+
+        // A bit of "will rot" flips in the file while the store is open (the page cache holds the change).
+        var path = Directory.GetFiles(_dir, "*.seg").Single();
+        var bytes = await File.ReadAllBytesAsync(path, Ct);
+        var at = bytes.AsSpan().IndexOf("will rot"u8);
+        Assert.True(at > 0);
+        await using (var file = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
+        {
+            file.Position = at + 2;
+            file.WriteByte((byte)(bytes[at + 2] ^ 0x01));
+        }
+
+        await Assert.ThrowsAsync<InvalidDataException>(async () => await store.ReadAsync(2, Ct));
+        Assert.Equal("good", await ReadText(store, 1));
+        Assert.Equal("also good", await ReadText(store, 3));
+    }
+
+    [Fact(Timeout = 30_000)]
     public async Task A_flipped_bit_in_the_last_payload_makes_that_record_absent()
     {
         await using (var store = Open())
