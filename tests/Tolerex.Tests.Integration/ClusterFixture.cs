@@ -65,7 +65,8 @@ public class ClusterFixture : IAsyncLifetime
         // take longer than a store timeout on a busy machine; it must still be acknowledged (slowly), not refused.
         // Tests then start from a cluster whose paths are warm, so their own timings measure what they test.
         // A leader group may still move its leadership while its nodes start on a busy machine; a connection to a
-        // node that stops leading is closed (not refused), and a client connects again, as this one does, once.
+        // node that stops leading is closed (a SET in flight there fails: not acknowledged, as it must not be), and
+        // a client connects again, as this one does, once.
         var reply = await FirstSetAsync();
         if (reply.StartsWith("closed:", StringComparison.Ordinal) && Leaders > 1)
             reply = await FirstSetAsync();
@@ -78,18 +79,24 @@ public class ClusterFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>SET then DEL of id 0 on a new connection: "OK", the first other reply, or "closed: …" when the connection ended.</summary>
+    /// <summary>SET then DEL of id 0 on a new connection: "OK", the first other reply, or "closed: …" when the connection ended (also right after a reply other than OK).</summary>
     private async Task<string> FirstSetAsync()
     {
+        var reply = "";
         try
         {
             await using var first = await ConnectAsync();
-            var reply = await first.CommandAsync("SET 0 first").WaitAsync(StartTimeout);
-            return reply == "OK" ? await first.CommandAsync("DEL 0") : reply;
+            reply = await first.CommandAsync("SET 0 first").WaitAsync(StartTimeout);
+            if (reply == "OK")
+                return await first.CommandAsync("DEL 0");
+            // A node that stops leading while the SET is in flight fails it (its index entry was not committed, so it
+            // must not be acknowledged) and then closes the connection: the next command finds it closed.
+            await first.CommandAsync("PING").WaitAsync(StartTimeout);
+            return reply;
         }
         catch (Exception e) when (e is IOException or TimeoutException)
         {
-            return "closed: " + e.Message;
+            return $"closed: {e.Message}{(reply.Length > 0 ? $" (after '{reply}')" : "")}";
         }
     }
 
