@@ -166,6 +166,13 @@ internal sealed class LeaderOptions
     [Range(4096, 256 * 1024 * 1024)]
     public int LogChunkBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Index entries (each a group of records) replicated at once. While one waits for its flush the next is
+    /// already in the log, and the log flushes every entry appended meanwhile together.
+    /// </summary>
+    [Range(1, 64)]
+    public int IndexEntriesInFlight { get; set; } = 4;
+
     /// <summary>The addresses in <see cref="Peers"/>, in order.</summary>
     public string[] PeerAddresses => Peers.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 

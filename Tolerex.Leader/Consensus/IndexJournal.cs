@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using DotNext.Net.Cluster.Consensus.Raft;
+using Microsoft.Extensions.Options;
+using Tolerex.Leader.Configuration;
 using Tolerex.Leader.Membership;
 using Tolerex.Leader.Telemetry;
 using Tolerex.ServiceDefaults.Logging;
@@ -9,12 +11,15 @@ using Tolerex.Storage.Log;
 namespace Tolerex.Leader.Consensus;
 
 /// <summary>
-/// Makes index records durable through the consensus log, with group commit: every record queued while an
-/// entry is being replicated goes into the next entry, so one replication round (and one flush per node) serves
-/// them all. One entry is in flight at a time, which keeps entries in the order records were queued. A record is
-/// durable, and reaches memory, once its entry is committed (see <see cref="IndexStateMachine"/>).
+/// Makes index records durable through the consensus log, with group commit: every record queued while entries
+/// are being replicated goes into the next entry, so one replication round (and one flush per node) serves them
+/// all. Up to <c>entriesInFlight</c> entries are in flight at once: the log appends them in the order they are
+/// handed over and flushes every entry appended meanwhile together, so while one entry waits for its flush the
+/// next is already in the log. Records whose callers wait for one another are in order regardless: a caller
+/// queues its next record only once the previous one committed. A record is durable, and reaches memory, once
+/// its entry is committed (see <see cref="IndexStateMachine"/>).
 /// </summary>
-internal sealed partial class IndexJournal(IRaftCluster cluster, ILogger<IndexJournal> logger) : IAsyncDisposable
+internal sealed partial class IndexJournal(IRaftCluster cluster, int entriesInFlight, ILogger<IndexJournal> logger) : IAsyncDisposable
 {
     /// <summary>Records per entry at most, so one entry stays a few hundred kilobytes however long the queue.</summary>
     private const int MaxRecordsPerEntry = 4096;
@@ -22,7 +27,13 @@ internal sealed partial class IndexJournal(IRaftCluster cluster, ILogger<IndexJo
     private readonly Channel<JournalAppend> _queue = Channel.CreateUnbounded<JournalAppend>(new UnboundedChannelOptions { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private readonly LogThrottle _throttle = LogThrottle.PerSecond();
+    private readonly SemaphoreSlim _slots = new(entriesInFlight);
     private Task _writer = Task.CompletedTask;
+
+    public IndexJournal(IRaftCluster cluster, IOptions<LeaderOptions> options, ILogger<IndexJournal> logger)
+        : this(cluster, options.Value.IndexEntriesInFlight, logger)
+    {
+    }
 
     /// <summary>Starts committing queued records (once the log has been replayed).</summary>
     public void Start() => _writer = Task.Run(WriteAsync);
@@ -43,15 +54,22 @@ internal sealed partial class IndexJournal(IRaftCluster cluster, ILogger<IndexJo
         {
             while (await _queue.Reader.WaitToReadAsync(_stopping.Token))
             {
+                // Records gather in the queue while every slot is taken: the next entry carries all of them.
+                await _slots.WaitAsync(_stopping.Token);
                 while (appends.Count < MaxRecordsPerEntry && _queue.Reader.TryRead(out var append))
                     appends.Add(append);
-                await CommitAsync(new JournalBatch([.. appends]));
+                var batch = new JournalBatch([.. appends]);
                 appends.Clear();
+                _ = CommitAsync(batch);
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
         }
+
+        // Entries in flight finish (or fail) before the queue's leftovers are failed.
+        for (var i = 0; i < entriesInFlight; i++)
+            await _slots.WaitAsync();
 
         var stopped = new IOException("the leader is stopping");
         foreach (var append in appends)
@@ -80,6 +98,10 @@ internal sealed partial class IndexJournal(IRaftCluster cluster, ILogger<IndexJo
             foreach (var append in batch.Appends)
                 append.Failed(failure);
         }
+        finally
+        {
+            _slots.Release();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -90,6 +112,7 @@ internal sealed partial class IndexJournal(IRaftCluster cluster, ILogger<IndexJo
             await _stopping.CancelAsync();
         await _writer;
         _stopping.Dispose();
+        _slots.Dispose();
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "An index entry of {Records} records was not committed ({Held} more like it since the last line)")]

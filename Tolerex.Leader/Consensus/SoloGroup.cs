@@ -39,7 +39,7 @@ internal sealed class SoloGroup : IAsyncDisposable
         await cluster.StartAsync(CancellationToken.None);
         await cluster.WaitForLeadershipAsync(CancellationToken.None);
         await cluster.ApplyReadBarrierAsync(ReadBarrierType.Strong);
-        var journal = new IndexJournal(cluster, NullLogger<IndexJournal>.Instance);
+        var journal = new IndexJournal(cluster, options.IndexEntriesInFlight, NullLogger<IndexJournal>.Instance);
         journal.Start();
         await Leadership.ImportAsync(machine, journal);
         return new SoloGroup(cluster, log, machine, journal);

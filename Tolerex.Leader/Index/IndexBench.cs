@@ -21,17 +21,19 @@ internal static class IndexBench
         var dir = new Option<DirectoryInfo?>("--dir") { Description = "Where to write (kept afterwards); default: a temporary folder, removed" };
         var ids = new Option<long>("--ids") { Description = "Ids put into the index", DefaultValueFactory = _ => 1_000_000 };
         var writers = new Option<int>("--writers") { Description = "Concurrent writers", DefaultValueFactory = _ => 64 };
+        var inFlight = new Option<int>("--entries-in-flight") { Description = "Index entries replicated at once (IndexEntriesInFlight)", DefaultValueFactory = _ => new LeaderOptions().IndexEntriesInFlight };
+        inFlight.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 64) r.AddError("--entries-in-flight must be 1 to 64"); });
         ids.Validators.Add(r => { if (r.GetValueOrDefault<long>() < 10) r.AddError("--ids must be at least 10"); });
         writers.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--writers must be at least 1"); });
-        var command = new Command("bench-index", "Measures the leader's durable index: puts/s, then recovery time and memory per id.") { dir, ids, writers };
-        command.SetAction((parse, _) => RunAsync(parse.GetValue(dir), parse.GetValue(ids), parse.GetValue(writers)));
+        var command = new Command("bench-index", "Measures the leader's durable index: puts/s, then recovery time and memory per id.") { dir, ids, writers, inFlight };
+        command.SetAction((parse, _) => RunAsync(parse.GetValue(dir), parse.GetValue(ids), parse.GetValue(writers), parse.GetValue(inFlight)));
         return new RootCommand { command }.Parse(args).InvokeAsync();
     }
 
-    private static async Task<int> RunAsync(DirectoryInfo? keep, long ids, int writers)
+    private static async Task<int> RunAsync(DirectoryInfo? keep, long ids, int writers, int entriesInFlight)
     {
         var dir = keep?.FullName ?? Path.Combine(Path.GetTempPath(), "tolerex-index-bench-" + Guid.NewGuid().ToString("N")[..8]);
-        var options = Options.Create(new LeaderOptions { DataDir = dir });
+        var options = Options.Create(new LeaderOptions { DataDir = dir, IndexEntriesInFlight = entriesInFlight });
         try
         {
             double putsPerSecond;

@@ -180,6 +180,12 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
         return newest is null ? ReadResult.NotFound : new ReadResult(ReadStatus.Found, newest.Payload, newest.Version);
     }
 
+    /// <summary>The member's fetcher; the lookup allocates nothing once it exists (reads take this path every time).</summary>
+    private ReplicaFetcher FetcherFor(MemberNode member) =>
+        (_fetchers.TryGetValue(member, out var fetcher)
+            ? fetcher
+            : _fetchers.GetOrAdd(member, m => new Lazy<ReplicaFetcher>(() => new ReplicaFetcher(m, options, logger)))).Value;
+
     /// <summary>
     /// One read of <paramref name="id"/> on one member. With <paramref name="indexed"/> (a replica of the indexed
     /// version) an older answer counts as <see cref="Outcome.Answered"/> and is logged as stale.
@@ -189,8 +195,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var fetcher = _fetchers.GetOrAdd(member, m => new Lazy<ReplicaFetcher>(() => new ReplicaFetcher(m, options, logger))).Value;
-            var reply = await fetcher.FetchAsync(id).WaitAsync(timeout, cancellation);
+            var reply = await FetcherFor(member).FetchAsync(id).WaitAsync(timeout, cancellation);
             var holds = indexed is not { } version || (reply.Found && reply.Version >= version);
             LeaderMetrics.ReplicaCall(member.MetricName, "retrieve", holds ? "ok" : "stale", started);
             if (!holds && _throttle.Allow("stale:" + member.Address, out var held))

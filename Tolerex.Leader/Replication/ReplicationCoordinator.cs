@@ -208,7 +208,7 @@ internal sealed partial class ReplicationCoordinator(
         activity?.SetTag("tolerex.member", member.MetricName);
         try
         {
-            var stored = await _writers.GetOrAdd(member, CreateWriter).Value.StoreAsync(copy, activity?.Context ?? default);
+            var stored = await WriterFor(member).StoreAsync(copy, activity?.Context ?? default);
             if (!stored)
                 activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "not stored; the copy moves to another member");
             return (member, stored);
@@ -248,7 +248,11 @@ internal sealed partial class ReplicationCoordinator(
     }
 
     /// <summary>Opens the store stream to a member that came up, before any SET needs it.</summary>
-    public void Connect(MemberNode member) => _writers.GetOrAdd(member, CreateWriter).Value.Connect();
+    public void Connect(MemberNode member) => WriterFor(member).Connect();
+
+    /// <summary>The member's writer; the lookup allocates nothing once it exists (every copy takes this path).</summary>
+    private ReplicaWriter WriterFor(MemberNode member) =>
+        (_writers.TryGetValue(member, out var writer) ? writer : _writers.GetOrAdd(member, CreateWriter)).Value;
 
     private Lazy<ReplicaWriter> CreateWriter(MemberNode member) => new(() => new ReplicaWriter(member, registry, _options, logger));
 
