@@ -5,11 +5,14 @@
 # --appendonly yes --appendfsync always. Each gets 60,000 unmeasured SETs; then per round: Redis, then each
 # build, SET then GET, with the same tload command line. Prints tload's JSON line per run, the ratio to Redis
 # and the cluster's CPU per operation (all its processes, from /proc/<pid>/stat).
-# Needs redis-server, nc and tload (TLOAD=path/to/tload; build it from the performance issue's tload.c).
+# Needs redis-server, redis-cli and tload (TLOAD=path/to/tload; build it from the performance issue's tload.c).
 #   CONNS=1 N=3000 ROUNDS=1 scripts/bench-compare.sh before=../old after=.
 set -u
 T=${TLOAD:-tload}
 command -v "$T" >/dev/null || { echo "error: tload not found (set TLOAD=path/to/tload)" >&2; exit 1; }
+for tool in redis-server redis-cli; do
+  command -v $tool >/dev/null || { echo "error: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
+done
 [ $# -ge 1 ] || { echo "usage: $0 LABEL=CHECKOUT..." >&2; exit 2; }
 rounds=${ROUNDS:-2}; n=${N:-100000}; conns=${CONNS:-50}
 data=$(mktemp -d); pids=()
@@ -31,9 +34,9 @@ start() { # checkout port-base: prints the cluster's pids
   done
   echo "${own[*]}"
 }
-ready() { # port: waits until the leader names 3 live members
+ready() { # RESP port: waits until the leader names 3 live members
   for _ in $(seq 1 150); do
-    alive=$( (printf 'MEMBERS\r\nQUIT\r\n'; sleep 0.3) | timeout 2 nc -q1 127.0.0.1 "$1" 2>/dev/null | grep -c "alive=true")
+    alive=$(timeout 2 redis-cli -p "$1" INFO 2>/dev/null | tr -d '\r' | sed -n 's/^members_alive://p')
     [ "${alive:-0}" -ge 3 ] && return 0; sleep 0.2
   done
   echo "error: cluster on port $1 did not come up (logs in $data)" >&2; exit 1
@@ -43,7 +46,7 @@ declare -A port own
 i=0
 for spec in "$@"; do label=${spec%%=*}; b=$((base + 100*i)); port[$label]=$((b+1))
   own[$label]=$(start "${spec#*=}" $b); read -r -a p <<<"${own[$label]}"; pids+=("${p[@]}")
-  ready $((b+1))
+  ready $((b+3))
   $T -p $((b+1)) --banner -c 50 -n 60000 -t set --idbase 9000000 >/dev/null
   i=$((i+1))
 done

@@ -4,12 +4,15 @@
 # (tolerance 2, fsync, mutual TLS), and Redis with --appendonly yes --appendfsync always. Each gets 60,000
 # unmeasured SETs; then per round: Redis, "one", "three" through its leading node and "three" through a
 # follower (forwarded), SET then GET, with the same tload command line (50 connections, 100-byte values).
-# Needs redis-server, nc and tload (the load generator the performance issue names; TLOAD=path/to/tload).
+# Needs redis-server, redis-cli and tload (the load generator the performance issue names; TLOAD=path/to/tload).
 #   ROUNDS=2 N=50000 scripts/bench-leaders.sh
 set -u
 cd "$(dirname "$0")/.."
 T=${TLOAD:-tload}
 command -v "$T" >/dev/null || { echo "error: tload not found (set TLOAD=path/to/tload)" >&2; exit 1; }
+for tool in redis-server redis-cli; do
+  command -v $tool >/dev/null || { echo "error: $tool not found (apt-get install redis-server redis-tools)" >&2; exit 1; }
+done
 dir=$PWD; rounds=${ROUNDS:-3}; n=${N:-100000}; conns=${CONNS:-50}
 dotnet build Tolerex.sln -c Release -v q -nologo >/dev/null
 data=$(mktemp -d); pids=()
@@ -33,16 +36,21 @@ start() { # leaders port-base
     LEADER_ADDR=$peers dotnet $M --port $((b+40+i)) --metrics $((b+60+i)) --data-dir "$data/m$b-$i" >"$data/member$b-$i.log" 2>&1 & pids+=($!)
   done
 }
-status() { (printf 'PROMPT OFF\r\nSTATUS\r\nQUIT\r\n'; sleep 0.5) | timeout 3 nc -q1 127.0.0.1 $1 2>/dev/null | tr -d '\r' || true; }
+# INFO over RESP; a node that does not lead passes the connection to the one that does, which answers.
+info() { timeout 3 redis-cli -p $1 INFO 2>/dev/null | tr -d '\r' || true; }
 b1=$((base+100)); b3=$((base+200))
 start 1 $b1; start 3 $b3
 p3=""
 for _ in $(seq 1 150); do
-  a1=$(status $((b1+4)) | sed -n 's/.*members_alive=//p')
-  s3=$(status $((b3+4))); name=$(echo "$s3" | sed -n 's/.*node=l//p'); a3=$(echo "$s3" | sed -n 's/.*members_alive=//p')
+  a1=$(info $((b1+51)) | sed -n 's/^members_alive://p')
+  s3=$(info $((b3+51))); name=$(echo "$s3" | sed -n 's/^node:l//p'); a3=$(echo "$s3" | sed -n 's/^members_alive://p')
   [ -n "$name" ] && p3=$((b3+3*name+1))
-  [ "${a1:-0}" -ge 3 ] && [ "${a3:-0}" -ge 3 ] && break; sleep 0.3
+  [ "${a1:-0}" -ge 3 ] && [ "${a3:-0}" -ge 3 ] && [ -n "$p3" ] && break; sleep 0.3
 done
+if [ "${a1:-0}" -lt 3 ] || [ "${a3:-0}" -lt 3 ] || [ -z "$p3" ]; then
+  echo "error: the clusters did not come up (members alive: ${a1:-0} and ${a3:-0} of 3; group leader: ${p3:-none})" >&2
+  exit 1
+fi
 p1=$((b1+4)); f3=$(for j in 1 2 3; do [ $((b3+3*j+1)) != "$p3" ] && echo $((b3+3*j+1)) && break; done)
 echo "one leader: $p1; group of three: leader $p3, a follower $f3"
 for p in $p1 $p3; do $T -p $p --banner -c 50 -n 60000 -t set --idbase 9000000 >/dev/null; done

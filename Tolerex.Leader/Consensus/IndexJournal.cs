@@ -72,8 +72,6 @@ internal sealed partial class IndexJournal(IRaftCluster cluster, int entriesInFl
             await _slots.WaitAsync();
 
         var stopped = new IOException("the leader is stopping");
-        foreach (var append in appends)
-            append.Failed(stopped);
         while (_queue.Reader.TryRead(out var append))
             append.Failed(stopped);
     }
