@@ -160,7 +160,7 @@ internal sealed partial class Leadership(IRaftCluster cluster, IndexStateMachine
                 _leader = new LeaderInfo(leader, leader?.EndPoint.ToString() ?? "", null, null, GrpcOf(leader));
                 if (_stopping.IsCancellationRequested || !ReferenceEquals(cluster.Leader, leader))
                     return;
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 50 << Math.Min(attempt, 5))));
+                await Task.Delay(RetryPause.After(attempt));
             }
         }
 

@@ -78,7 +78,7 @@ internal sealed partial class ReplicationCoordinator(
             // Every member was tried and too few stored the copy. A member that is merely busy (a cold start, a
             // starved machine) may store it on a second try: a SET answers slowly rather than wrongly, within
             // WriteTimeout. A member that is down is not placeable, and too few of those fail the SET now.
-            var pause = TimeSpan.FromMilliseconds(Math.Min(1000, 50 << Math.Min(round, 5)));
+            var pause = RetryPause.After(round);
             var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
             await Task.Delay(pause < left ? pause : left);
             tried.Clear();
