@@ -8,11 +8,13 @@ namespace Tolerex.Leader.Deployment;
 /// certificate code. The CA (<c>ca.crt</c>, <c>ca.key</c>) is kept in <c>--ca-dir</c>, created there on first
 /// use and reused afterwards; <c>--out</c> receives <c>ca.crt</c> and one certificate and key per identity
 /// (<c>leader.crt</c>, <c>leader.key</c>, <c>member-0.crt</c>, …), never the CA's key. Each certificate names
-/// the hosts its peers dial.
+/// the hosts its peers dial, besides localhost and the loopback addresses; not the machine that issued it.
 /// </summary>
 internal static class IssueCertificatesVerb
 {
     public const string Name = "issue-certificates";
+    /// <summary>The name a CA created here gets (one made earlier keeps its own).</summary>
+    public const string CaName = "Tolerex cluster CA";
 
     public static Task<int> RunAsync(string[] args)
     {
@@ -40,7 +42,7 @@ internal static class IssueCertificatesVerb
 
         identities.AddRange(clients.Select(c => (new PeerIdentity(NodeRole.Client, c.Trim()), Array.Empty<string>())));
         var now = DateTimeOffset.UtcNow;
-        using var authority = CertificateAuthority.LoadOrCreateDevelopment(caDir.FullName, now, NodeTls.ExpiryWarning, out var created);
+        using var authority = CertificateAuthority.LoadOrCreate(caDir.FullName, CaName, now, NodeTls.ExpiryWarning, out var created);
         Console.WriteLine(created ? $"created the CA in {caDir.FullName}" : $"using the CA in {caDir.FullName}");
         if (OperatingSystem.IsWindows())
             Directory.CreateDirectory(output.FullName);
@@ -49,7 +51,8 @@ internal static class IssueCertificatesVerb
         File.WriteAllText(Path.Combine(output.FullName, "ca.crt"), authority.Certificate.ExportCertificatePem());
         foreach (var (identity, hosts) in identities)
         {
-            using var certificate = authority.Issue(identity, now, lifetime, hosts);
+            // The nodes run elsewhere: this machine's name has no place in their certificates.
+            using var certificate = authority.Issue(identity, now, lifetime, hosts, thisHost: false);
             CertificateAuthority.SaveNode(certificate, Path.Combine(output.FullName, identity.Name + ".crt"), Path.Combine(output.FullName, identity.Name + ".key"));
             Console.WriteLine($"{identity}: {identity.Name}.crt, {identity.Name}.key ({string.Join(", ", hosts.DefaultIfEmpty("no extra host"))})");
         }

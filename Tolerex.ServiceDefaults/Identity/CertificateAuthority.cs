@@ -35,9 +35,10 @@ public sealed class CertificateAuthority : IDisposable
 
     /// <summary>
     /// A certificate for <paramref name="identity"/>, valid for localhost, the loopback addresses, this host's
-    /// name and <paramref name="extraNames"/> (DNS names or IP addresses), with its private key.
+    /// name (unless <paramref name="thisHost"/> is false: a certificate issued here for another machine) and
+    /// <paramref name="extraNames"/> (DNS names or IP addresses), with its private key.
     /// </summary>
-    public X509Certificate2 Issue(PeerIdentity identity, DateTimeOffset now, TimeSpan lifetime, IEnumerable<string>? extraNames = null)
+    public X509Certificate2 Issue(PeerIdentity identity, DateTimeOffset now, TimeSpan lifetime, IEnumerable<string>? extraNames = null, bool thisHost = true)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(identity.ToDistinguishedName(), key, HashAlgorithmName.SHA256);
@@ -46,7 +47,7 @@ public sealed class CertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid(ServerAuthOid), new Oid(ClientAuthOid)], critical: false));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
-        request.CertificateExtensions.Add(SubjectAlternativeNames(extraNames));
+        request.CertificateExtensions.Add(SubjectAlternativeNames(extraNames, thisHost));
 
         var notAfter = now + lifetime < Certificate.NotAfter ? now + lifetime : new DateTimeOffset(Certificate.NotAfter);
         var serial = RandomNumberGenerator.GetBytes(16);
@@ -55,10 +56,12 @@ public sealed class CertificateAuthority : IDisposable
         return issued.CopyWithPrivateKey(key);
     }
 
-    private static X509Extension SubjectAlternativeNames(IEnumerable<string>? extraNames)
+    private static X509Extension SubjectAlternativeNames(IEnumerable<string>? extraNames, bool thisHost)
     {
         var names = new SubjectAlternativeNameBuilder();
-        var dns = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost", Dns.GetHostName() };
+        var dns = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "localhost" };
+        if (thisHost)
+            dns.Add(Dns.GetHostName());
         var ips = new HashSet<IPAddress> { IPAddress.Loopback, IPAddress.IPv6Loopback };
         foreach (var name in extraNames ?? [])
         {
@@ -103,7 +106,14 @@ public sealed class CertificateAuthority : IDisposable
     /// started together race for it, so creation happens under an exclusive lock file. A CA that has
     /// expired, or will within <paramref name="renewWithin"/>, is replaced.
     /// </summary>
-    public static CertificateAuthority LoadOrCreateDevelopment(string directory, DateTimeOffset now, TimeSpan renewWithin, out bool created)
+    public static CertificateAuthority LoadOrCreateDevelopment(string directory, DateTimeOffset now, TimeSpan renewWithin, out bool created) =>
+        LoadOrCreate(directory, $"Tolerex development CA ({Environment.UserName}@{Dns.GetHostName()})", now, renewWithin, out created);
+
+    /// <summary>
+    /// The CA in <paramref name="directory"/> (ca.crt, ca.key), created as <paramref name="name"/> on first use
+    /// (see <see cref="LoadOrCreateDevelopment"/>); an existing one keeps its name.
+    /// </summary>
+    public static CertificateAuthority LoadOrCreate(string directory, string name, DateTimeOffset now, TimeSpan renewWithin, out bool created)
     {
         OwnerOnlyFiles.CreateDirectory(directory);
         var certificatePath = Path.Combine(directory, "ca.crt");
@@ -118,7 +128,7 @@ public sealed class CertificateAuthority : IDisposable
             existing.Dispose();
         }
 
-        var authority = Create($"Tolerex development CA ({Environment.UserName}@{Dns.GetHostName()})", now, DefaultAuthorityLifetime);
+        var authority = Create(name, now, DefaultAuthorityLifetime);
         authority.Save(certificatePath, keyPath);
         created = true;
         return authority;

@@ -11,7 +11,7 @@ public sealed class IssuedCertificatesTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact(Timeout = 180_000)]
-    public async Task Issued_identities_name_their_hosts_keep_the_ca_key_out_and_let_a_leader_and_a_member_given_pem_text_work_together()
+    public async Task Issued_identities_name_their_hosts_not_the_issuing_machine_keep_the_ca_key_out_and_let_a_leader_and_a_member_given_pem_text_work_together()
     {
         string caDir = Path.Combine(_dir, "ca"), output = Path.Combine(_dir, "out");
         var (exit, stdout, stderr) = await TestEnvironment.RunAsync(TestEnvironment.DotnetHost,
@@ -26,6 +26,10 @@ public sealed class IssuedCertificatesTests : IDisposable
         {
             Assert.True(leaderCertificate.MatchesHostname("leader-1.leaders"));
             Assert.False(leaderCertificate.MatchesHostname("member-0.members"));
+            // Issued for other machines: not valid for the one that issued it, and signed by a cluster CA, not a development one.
+            var thisHost = System.Net.Dns.GetHostName();
+            Assert.True(thisHost == "localhost" || !leaderCertificate.MatchesHostname(thisHost), $"valid for {thisHost}");
+            Assert.Contains("CN=Tolerex cluster CA", leaderCertificate.Issuer);
         }
 
         // Run again: the same CA signs (a node issued before still trusts one issued now).
