@@ -45,10 +45,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# ---- 1. tools: podman (runc, as this machine's cgroups need), the registry, PyYAML for the adapter.
+# ---- 1. tools: podman (runc, as this machine's cgroups need; catatonit, which kube play builds each pod's
+# infra image from and podman only recommends), the registry, PyYAML for the adapter.
 [[ $(id -u) == 0 ]] || fail "run as root (podman with host networking, volumes owned by the image's user)"
 missing=()
-for package in podman runc docker-registry python3-yaml; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
+for package in podman runc catatonit docker-registry python3-yaml; do dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package"); done
 if ((${#missing[@]})); then
   say "installing ${missing[*]}"
   apt-get update -qq
