@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Enumeration;
 using System.IO.Pipelines;
 using System.Reflection;
 using System.Text;
@@ -17,7 +18,7 @@ namespace Tolerex.Leader.Frontends;
 /// <summary>
 /// Runs one parsed RESP request through <see cref="LeaderCommands"/> (the same commands HaToKuSe runs) and writes
 /// its RESP2 reply. Keys are ids: 64-bit integers. Beyond the data commands it answers what Redis clients send
-/// while connecting (HELLO 2, CLIENT SETNAME, COMMAND, INFO, SELECT 0).
+/// while connecting (HELLO 2, CLIENT SETNAME, COMMAND, INFO, SELECT 0, CONFIG GET).
 /// </summary>
 internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptions> leaderOptions)
 {
@@ -59,6 +60,7 @@ internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptio
             RespCommandKind.Command => Command(request, output),
             RespCommandKind.Info => Info(output),
             RespCommandKind.DbSize => Integer(output, commands.Count),
+            RespCommandKind.Config => Config(request, output),
             _ => Unknown(request, output),
         };
         LeaderMetrics.Command(MetricName(request.Kind), outcome, started);
@@ -335,6 +337,47 @@ internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptio
         if (request.ArgumentCount > 0 && Ascii(request.Argument(0)).Equals("COUNT", StringComparison.OrdinalIgnoreCase))
             return Integer(output, Enum.GetValues<RespCommandKind>().Length - 1);
         return Reply(output, RespText.EmptyArray);
+    }
+
+    /// <summary>
+    /// CONFIG GET: the Redis parameters that describe this server, matched by glob patterns as in Redis; any other
+    /// parameter is absent. appendonly yes: an acknowledged write is on disk (on its members and in the index);
+    /// save "": there are no snapshots to ask for. Nothing changes through CONFIG: settings are configuration.
+    /// </summary>
+    private string Config(RespRequest request, PipeWriter output)
+    {
+        if (request.ArgumentCount < 1)
+            return WrongArity(request, output);
+        switch (Ascii(request.Argument(0)).ToUpperInvariant())
+        {
+            case "GET" when request.ArgumentCount >= 2:
+                break;
+            case "GET":
+                return WrongArity(request, output);
+            case "SET" or "RESETSTAT" or "REWRITE":
+                return Error(output, RespText.ConfigReadOnly);
+            default:
+                return Error(output, RespText.UnknownSubcommand);
+        }
+
+        (string Name, string Value)[] parameters =
+        [
+            ("appendonly", "yes"),
+            ("save", ""),
+            ("databases", "1"),
+            ("port", _options.RespPort.ToString(CultureInfo.InvariantCulture)),
+            ("maxclients", _options.MaxConnections.ToString(CultureInfo.InvariantCulture)),
+        ];
+        var patterns = Enumerable.Range(1, request.ArgumentCount - 1).Select(i => Ascii(request.Argument(i))).ToArray();
+        var matched = parameters.Where(p => patterns.Any(pattern => FileSystemName.MatchesSimpleExpression(pattern, p.Name, ignoreCase: true))).ToArray();
+        RespWriter.WriteArrayHeader(output, 2 * matched.Length);
+        foreach (var (name, value) in matched)
+        {
+            RespWriter.WriteBulk(output, Encoding.ASCII.GetBytes(name));
+            RespWriter.WriteBulk(output, Encoding.ASCII.GetBytes(value));
+        }
+
+        return "ok";
     }
 
     /// <summary>INFO: the sections clients look at (server, clients, replication, keyspace), then Tolerex's own.</summary>

@@ -31,6 +31,8 @@ public enum RespCommandKind
     Info,
     DbSize,
     Auth,
+    /// <summary><c>CONFIG GET</c>: redis-benchmark asks for <c>save</c> and <c>appendonly</c> on start; nothing is set through it.</summary>
+    Config,
 }
 
 /// <summary>Maps a request's first element to its <see cref="RespCommandKind"/>.</summary>
@@ -75,6 +77,7 @@ internal static class RespCommandNames
         6 when Ascii.EqualsIgnoreCase(n, "CLIENT"u8) => RespCommandKind.Client,
         6 when Ascii.EqualsIgnoreCase(n, "DBSIZE"u8) => RespCommandKind.DbSize,
         6 when Ascii.EqualsIgnoreCase(n, "UNLINK"u8) => RespCommandKind.Del,
+        6 when Ascii.EqualsIgnoreCase(n, "CONFIG"u8) => RespCommandKind.Config,
         7 when Ascii.EqualsIgnoreCase(n, "COMMAND"u8) => RespCommandKind.Command,
         _ => RespCommandKind.Unknown,
     };

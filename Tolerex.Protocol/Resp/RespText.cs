@@ -32,6 +32,8 @@ public static class RespText
     public static ReadOnlySpan<byte> NoLeader => "-ERR no leader\r\n"u8;
     public static ReadOnlySpan<byte> SyntaxError => "-ERR syntax error\r\n"u8;
     public static ReadOnlySpan<byte> UnknownSubcommand => "-ERR unknown subcommand\r\n"u8;
+    /// <summary><c>CONFIG SET</c> and the like: settings come from the node's configuration (Tolerex:Leader) and a restart.</summary>
+    public static ReadOnlySpan<byte> ConfigReadOnly => "-ERR CONFIG can only GET here: Tolerex is configured through its Tolerex:Leader settings\r\n"u8;
     /// <summary>Redis's own text, which client libraries recognise.</summary>
     public static ReadOnlySpan<byte> TooManyConnections => "-ERR max number of clients reached\r\n"u8;
     /// <summary>A request left incomplete for too long; the connection closes.</summary>

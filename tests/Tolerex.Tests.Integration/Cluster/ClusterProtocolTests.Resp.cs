@@ -43,6 +43,11 @@ public partial class ClusterProtocolTests
         Assert.Equal("ERR key must be a 64-bit integer id", (await RedisCliAsync("SET", "user:1", "x")).TrimEnd());
         Assert.Equal("ERR unknown command 'FLUSHALL'", (await RedisCliAsync("FLUSHALL")).TrimEnd());
         Assert.Equal("ERR wrong number of arguments for 'get' command", (await RedisCliAsync("GET")).TrimEnd());
+        // CONFIG GET answers what describes the server, by glob pattern; nothing is set through CONFIG.
+        Assert.Equal("appendonly\nyes", await RedisCliAsync("CONFIG", "GET", "appendonly"));
+        Assert.Equal("appendonly\nyes\nsave\n", await RedisCliAsync("CONFIG", "GET", "sav*", "APPENDONLY"));
+        Assert.Equal("", await RedisCliAsync("CONFIG", "GET", "maxmemory"));
+        Assert.StartsWith("ERR CONFIG can only GET here", await RedisCliAsync("CONFIG", "SET", "appendonly", "no"), StringComparison.Ordinal);
     }
 
     [Fact(Timeout = 300_000)]
@@ -57,6 +62,8 @@ public partial class ClusterProtocolTests
                 ["-h", cluster.Host, "-p", $"{cluster.RespPort}", "-n", "3000", "-c", "8", "-r", "900000", "--csv", .. command], ToolTimeout);
             Assert.True(exit == 0, $"redis-benchmark {command[0]} exited {exit}: {stdout}{stderr}");
             Assert.DoesNotContain("ERR", stdout + stderr, StringComparison.Ordinal);
+            // It asks CONFIG GET save and appendonly first, and warns when it cannot.
+            Assert.DoesNotContain("Could not fetch server CONFIG", stdout + stderr, StringComparison.Ordinal);
             // CSV: "test","rps",…; a rate means every request was answered.
             var row = stdout.Split('\n').Single(l => l.StartsWith($"\"{command[0]} ", StringComparison.Ordinal));
             Assert.True(double.Parse(row.Split(',')[1].Trim('"'), CultureInfo.InvariantCulture) > 0, row);

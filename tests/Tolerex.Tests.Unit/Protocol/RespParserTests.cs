@@ -93,6 +93,7 @@ public class RespParserTests
     [InlineData("info", RespCommandKind.Info)]
     [InlineData("dbsize", RespCommandKind.DbSize)]
     [InlineData("AUTH", RespCommandKind.Auth)]
+    [InlineData("Config", RespCommandKind.Config)]
     [InlineData("sets", RespCommandKind.Unknown)]
     [InlineData("commands", RespCommandKind.Unknown)]
     [InlineData("s\u00c9t", RespCommandKind.Unknown)]
