@@ -341,8 +341,9 @@ internal sealed class RespCommands(LeaderCommands commands, IOptions<LeaderOptio
 
     /// <summary>
     /// CONFIG GET: the Redis parameters that describe this server, matched by glob patterns as in Redis; any other
-    /// parameter is absent. appendonly yes: an acknowledged write is on disk (on its members and in the index);
-    /// save "": there are no snapshots to ask for. Nothing changes through CONFIG: settings are configuration.
+    /// parameter is absent. appendonly yes: every acknowledged write is logged (its index entry synced to disk, its
+    /// copies as the members' Durability says); save "": there are no snapshots to ask for. Nothing changes through
+    /// CONFIG: settings are configuration.
     /// </summary>
     private string Config(RespRequest request, PipeWriter output)
     {
