@@ -61,7 +61,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
                 StartNext();
                 while (running.Count > 0)
                 {
-                    var hedge = started < round.Count ? Task.Delay(Max(Min(options.ReadHedgeDelay, Remaining(clock)), TimeSpan.Zero), done.Token) : null;
+                    var hedge = started < round.Count ? Task.Delay(Min(options.ReadHedgeDelay, Remaining(clock)), done.Token) : null;
                     var finished = await Task.WhenAny(hedge is null ? running.Keys : running.Keys.Append(hedge));
                     if (finished == hedge)
                     {
@@ -129,7 +129,7 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
             return new ReadResult(ReadStatus.Found, reply.Payload, reply.Version);
         try
         {
-            await index.WhenWritesDone(id).WaitAsync(Max(Remaining(clock), TimeSpan.Zero));
+            await index.WhenWritesDone(id).WaitAsync(Remaining(clock));
         }
         catch (TimeoutException)
         {
@@ -227,7 +227,8 @@ internal sealed partial class ReplicaReader(MemberRegistry registry, MessageInde
             await fetcher.Value.DisposeAsync();
     }
 
-    private TimeSpan Remaining(Stopwatch clock) => options.ReadTimeout - clock.Elapsed;
+    /// <summary>What is left of the GET's ReadTimeout, never negative: delays and waits given it must not be.</summary>
+    private TimeSpan Remaining(Stopwatch clock) => Max(options.ReadTimeout - clock.Elapsed, TimeSpan.Zero);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
