@@ -87,9 +87,10 @@ internal sealed class LeaderOptions
 
     /// <summary>
     /// Memory for recently written and read values, so a GET of one is answered without asking a member (a value
-    /// is used only for the exact version the index names); 0 turns the cache off.
+    /// is used only for the exact version the index names); 0 turns the cache off. One ring of this size, at most
+    /// 2,147,483,591 bytes (the largest .NET array).
     /// </summary>
-    [Range(0, long.MaxValue)]
+    [Range(typeof(long), "0", "2147483591")]
     public long ValueCacheBytes { get; set; } = 64L * 1024 * 1024;
 
     /// <summary>How long a member may take to acknowledge a batch of copies; then its copies move to other members.</summary>

@@ -133,7 +133,7 @@ internal static class LeaderMetrics
     public static void Observe(Func<int> membersAlive, Func<int> membersKnown, Func<int> indexedIds, Func<int> underReplicated, Func<bool> repairing,
         Func<long> cachedBytes)
     {
-        Meter.CreateObservableGauge("tolerex.leader.value_cache.bytes", cachedBytes, "By", "Memory the value cache holds (values and their bookkeeping)");
+        Meter.CreateObservableGauge("tolerex.leader.value_cache.bytes", cachedBytes, "By", "Values the value cache holds, with their 12-byte headers (its ring takes ValueCacheBytes)");
         Meter.CreateObservableCounter("tolerex.leader.value_cache.hits", () => Volatile.Read(ref _cacheHits), "{read}",
             "GETs answered from the leader's value cache");
         Meter.CreateObservableCounter("tolerex.leader.value_cache.misses", () => Volatile.Read(ref _cacheMisses), "{read}",

@@ -1,3 +1,4 @@
+using CsCheck;
 using Google.Protobuf;
 using Tolerex.Leader.Replication;
 
@@ -78,7 +79,7 @@ public class ValueCacheTests
     }
 
     [Fact]
-    public void A_deleted_id_is_forgotten_and_its_memory_freed()
+    public void A_deleted_id_is_forgotten_and_no_longer_counted()
     {
         var cache = new ValueCache(1 << 20);
         cache.Put(1, 10, Value("ten"));
@@ -88,6 +89,65 @@ public class ValueCacheTests
         cache.Remove(1); // already gone: nothing changes
         Assert.Equal(0, cache.Bytes);
     }
+
+    [Fact]
+    public void A_value_handed_out_stays_as_it_was_when_the_ring_is_written_over()
+    {
+        var cache = new ValueCache(4 * (8 + ValueCache.EntryOverhead));
+        cache.Put(1, 1, Value("original"));
+        Assert.True(cache.TryGet(1, 1, out var value));
+        for (var id = 2; id <= 20; id++)
+            cache.Put(id, id, Value("xxxxxxxx"));
+        Assert.False(cache.TryGet(1, 1, out _));
+        Assert.Equal("original", value.ToStringUtf8());
+    }
+
+    /// <summary>One step against the cache: a put of a value of some length, a get, or a delete, of a few ids.</summary>
+    private static readonly Gen<(int Kind, int Id, int Length)> Step = Gen.Select(Gen.Int[0, 9], Gen.Int[0, 11], Gen.Int[0, 90]);
+
+    [Fact]
+    public void Values_of_any_size_read_back_exactly_as_put_however_the_ring_wraps() =>
+        Gen.Select(Gen.Int[ValueCache.EntryOverhead, 600], Step.Array[1, 400]).Sample((capacity, steps) =>
+        {
+            var cache = new ValueCache(capacity);
+            var written = new Dictionary<long, (long Id, byte[] Value)>(); // every version put, by version
+            var newest = new Dictionary<long, long>(); // id -> newest version put since its last delete
+            long version = 0;
+            foreach (var (kind, id, length) in steps)
+            {
+                if (kind < 5)
+                {
+                    var value = new byte[Math.Min(length, capacity - ValueCache.EntryOverhead)];
+                    Random.Shared.NextBytes(value);
+                    written[++version] = (id, value);
+                    newest[id] = version;
+                    cache.Put(id, version, ByteString.CopyFrom(value));
+                    // The newest value of an id is always there right after its put.
+                    Assert.True(cache.TryGet(id, version, out var back));
+                    Assert.Equal(value, back.ToByteArray());
+                }
+                else if (kind < 9)
+                {
+                    // A hit is always exactly the bytes put at that version; an older version never answers.
+                    for (var v = Math.Max(1, version - 30); v <= version; v++)
+                    {
+                        if (written[v].Id != id || !cache.TryGet(id, v, out var back))
+                            continue;
+                        Assert.Equal(newest.GetValueOrDefault(id), v);
+                        Assert.Equal(written[v].Value, back.ToByteArray());
+                    }
+                }
+                else
+                {
+                    cache.Remove(id);
+                    newest.Remove(id);
+                    Assert.False(cache.TryGet(id, version, out _));
+                }
+
+                Assert.InRange(cache.Bytes, 0, capacity);
+                Assert.InRange(cache.Count, 0, newest.Count);
+            }
+        }, iter: 2000);
 
     [Fact]
     public void Off_or_too_small_for_a_value_it_keeps_nothing()
