@@ -149,8 +149,19 @@ internal sealed partial class MessageIndex(IndexMap map, IndexJournal journal, I
 
     internal void Abandon(IndexedWrite write) => _writes.Exit(write.Id);
 
-    private static bool SameMembers(MemberNode[] a, MemberNode[] b) =>
-        a.Length == b.Length && a.All(m => Array.IndexOf(b, m) >= 0);
+    private static bool SameMembers(MemberNode[] a, MemberNode[] b)
+    {
+        // A loop, not a LINQ predicate: every SET's commit asks, and a capturing lambda allocates each time.
+        if (a.Length != b.Length)
+            return false;
+        foreach (var member in a)
+        {
+            if (Array.IndexOf(b, member) < 0)
+                return false;
+        }
+
+        return true;
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "DEL id={Id}: a SET of this id is still in flight after twice the store timeout; the DEL fails")]
     private static partial void LogDeleteDidNotWait(ILogger logger, long id);

@@ -31,6 +31,7 @@ internal sealed partial class ReplicationCoordinator(
     private readonly ConcurrentDictionary<MemberNode, Lazy<ReplicaWriter>> _writers = new();
     private readonly ReplicaReader _reader = new(registry, index, leaderOptions.Value, logger);
     private readonly ValueCache _cache = new(leaderOptions.Value.ValueCacheBytes);
+    private readonly Func<long> _nextVersion = clock.Next; // made once: a method group makes a delegate per SET
     // Per-request warnings: one line a second per kind, with a count of those held back.
     private readonly LogThrottle _throttle = LogThrottle.PerSecond();
     // A DEL rewritten under it by newer SETs this many times in a row answers ERROR: delete failed.
@@ -62,7 +63,7 @@ internal sealed partial class ReplicationCoordinator(
         // The index record is made durable while the copies are stored, not after them: a SET waits for one
         // fsync instead of two in a row, and the SETs waiting meanwhile share the groups on members and here.
         // The version is taken once the write is in flight (see BeginWrite).
-        var write = index.BeginWrite(id, clock.Next, tried.ToArray());
+        var write = index.BeginWrite(id, _nextVersion, tried.ToArray());
         var copy = new Copy { Id = id, Version = write.Version, Payload = payload };
         var pending = new List<Task<(MemberNode Member, bool Stored)>>(tried.Count);
         foreach (var member in tried)
