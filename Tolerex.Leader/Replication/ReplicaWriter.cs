@@ -40,13 +40,13 @@ internal sealed partial class ReplicaWriter : MemberStreamLink<StoreBatch, Store
     }
 
     /// <summary>
-    /// Stores one copy on this member; true when the member acknowledged it durably. <paramref name="trace"/>
-    /// is the span of this copy, so the batch that carries it can be traced back to its SET.
+    /// Stores one copy on this member and reports to its <see cref="CopyOutcomes"/> whether the member acknowledged
+    /// it durably. The copy's span, if traced, lets the batch that carries it be traced back to its SET.
     /// </summary>
-    public Task<bool> StoreAsync(Copy copy, ActivityContext trace = default)
+    public void Store(Pending copy)
     {
-        var pending = new Pending(copy, trace);
-        return _queue.Writer.TryWrite(pending) ? pending.Done.Task : Task.FromResult(false);
+        if (!_queue.Writer.TryWrite(copy))
+            copy.Outcomes.Report(Member, stored: false, copy.Span);
     }
 
     private async Task SendLoopAsync()
@@ -113,7 +113,11 @@ internal sealed partial class ReplicaWriter : MemberStreamLink<StoreBatch, Store
     private void Answer(Batch batch, string outcome, IReadOnlyList<long>? held)
     {
         for (var i = 0; i < batch.Items.Count; i++)
-            batch.Items[i].Done.TrySetResult(held is not null && i < held.Count && held[i] >= batch.Items[i].Copy.Version);
+        {
+            var item = batch.Items[i];
+            item.Outcomes.Report(Member, held is not null && i < held.Count && held[i] >= item.Copy.Version, item.Span);
+        }
+
         if (outcome != "ok")
             batch.Activity?.SetStatus(ActivityStatusCode.Error);
         batch.Activity?.Dispose();
@@ -138,11 +142,13 @@ internal sealed partial class ReplicaWriter : MemberStreamLink<StoreBatch, Store
         Close();
     }
 
-    internal sealed class Pending(Copy copy, ActivityContext trace)
+    /// <summary>One copy bound for this member, reported to <paramref name="outcomes"/> once; <paramref name="span"/> is its span, if traced.</summary>
+    internal sealed class Pending(Copy copy, CopyOutcomes outcomes, Activity? span)
     {
         public Copy Copy { get; } = copy;
-        public ActivityContext Trace { get; } = trace;
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public CopyOutcomes Outcomes { get; } = outcomes;
+        public Activity? Span { get; } = span;
+        public ActivityContext Trace => Span?.Context ?? default;
     }
 
     internal sealed class Batch(List<Pending> items, long started, Activity? activity)

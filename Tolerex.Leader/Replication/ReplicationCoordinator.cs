@@ -65,14 +65,14 @@ internal sealed partial class ReplicationCoordinator(
         // The version is taken once the write is in flight (see BeginWrite).
         var write = index.BeginWrite(id, _nextVersion, tried.ToArray());
         var copy = new Copy { Id = id, Version = write.Version, Payload = payload };
-        var pending = new List<Task<(MemberNode Member, bool Stored)>>(tried.Count);
+        using var copies = new CopyOutcomes(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline));
         foreach (var member in tried)
-            pending.Add(StoreOnAsync(member, copy));
+            StoreOn(member, copy, copies);
 
         var acked = new List<MemberNode>(need);
         for (var round = 0; ; round++)
         {
-            await StoreRoundAsync(id, copy, pending, tried, acked, deadline);
+            await StoreRoundAsync(id, copy, copies, tried, acked);
             if (acked.Count >= need || Stopwatch.GetTimestamp() >= deadline || registry.Placeable.Length < need)
                 break;
 
@@ -86,7 +86,7 @@ internal sealed partial class ReplicationCoordinator(
             tried.AddRange(acked);
             placement.Reserve(need - acked.Count, tried, tried);
             for (var i = acked.Count; i < tried.Count; i++)
-                pending.Add(StoreOnAsync(tried[i], copy));
+                StoreOn(tried[i], copy, copies);
             LeaderMetrics.StoreRetried();
             if (_throttle.Allow("store-retried", out var held))
                 LogStoreRetried(logger, id, acked.Count, need, round + 1, held);
@@ -118,28 +118,16 @@ internal sealed partial class ReplicationCoordinator(
     }
 
     /// <summary>
-    /// Waits for the copies in <paramref name="pending"/> until the deadline, moving each copy that fails to a member
-    /// not yet in <paramref name="tried"/>. Copies still pending at the deadline are left to finish unheeded.
+    /// Waits for the copies in flight until the deadline, moving each copy that fails to a member not yet in
+    /// <paramref name="tried"/>. Copies still in flight at the deadline are left to finish unheeded.
     /// </summary>
-    private async Task StoreRoundAsync(long id, Copy copy, List<Task<(MemberNode Member, bool Stored)>> pending,
-        List<MemberNode> tried, List<MemberNode> acked, long deadline)
+    private async Task StoreRoundAsync(long id, Copy copy, CopyOutcomes copies, List<MemberNode> tried, List<MemberNode> acked)
     {
-        while (pending.Count > 0)
+        while (copies.Unsettled)
         {
-            Task<(MemberNode Member, bool Stored)> stored;
-            try
-            {
-                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                stored = await Task.WhenAny(pending).WaitAsync(left > TimeSpan.Zero ? left : TimeSpan.Zero);
-            }
-            catch (TimeoutException)
-            {
-                pending.Clear();
+            if (!await copies.NextAsync())
                 return;
-            }
-
-            pending.Remove(stored);
-            var (member, ok) = await stored;
+            var (member, ok) = copies.Take();
             if (ok)
             {
                 acked.Add(member);
@@ -154,7 +142,7 @@ internal sealed partial class ReplicationCoordinator(
                 LeaderMetrics.Substituted();
                 if (_throttle.Allow("substituted:" + member.Address, out var held))
                     LogSubstituted(logger, id, member.Address, tried[^1].Address, held);
-                pending.Add(StoreOnAsync(tried[^1], copy));
+                StoreOn(tried[^1], copy, copies);
             }
         }
     }
@@ -202,29 +190,38 @@ internal sealed partial class ReplicationCoordinator(
         return true;
     }
 
-    private async Task<(MemberNode, bool)> StoreOnAsync(MemberNode member, Copy copy)
+    /// <summary>
+    /// Sends <paramref name="copy"/> to <paramref name="member"/>'s writer; its outcome comes to
+    /// <paramref name="copies"/>, which ends the placement begun on the member (<see cref="ReplicaPlacement.Reserve"/>).
+    /// </summary>
+    private void StoreOn(MemberNode member, Copy copy, CopyOutcomes copies)
     {
-        // One span per copy, under the SET: from placement until the member's durable acknowledgement.
-        using var activity = LeaderTelemetry.Source.StartActivity("store copy");
-        activity?.SetTag("tolerex.member", member.MetricName);
-        try
+        // One span per copy, under the SET: from placement until the member's durable acknowledgement. It ends on
+        // the flow that reports the copy, so it must not stay the current span of this one.
+        Activity? span = null;
+        if (LeaderTelemetry.Source.HasListeners())
         {
-            var stored = await WriterFor(member).StoreAsync(copy, activity?.Context ?? default);
-            if (!stored)
-                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, "not stored; the copy moves to another member");
-            return (member, stored);
+            var previous = Activity.Current;
+            span = LeaderTelemetry.Source.StartActivity("store copy");
+            span?.SetTag("tolerex.member", member.MetricName);
+            Activity.Current = previous;
         }
-        finally
-        {
-            member.EndPlacement();
-        }
+
+        copies.Sent();
+        WriterFor(member).Store(new ReplicaWriter.Pending(copy, copies, span));
     }
 
     /// <summary>
     /// Stores <paramref name="copy"/> on <paramref name="member"/> through its batches, as a SET would; the
     /// caller has begun a placement on the member (<see cref="ReplicaPlacement.Reserve"/>), which ends here.
     /// </summary>
-    public async Task<bool> StoreCopyAsync(MemberNode member, Copy copy) => (await StoreOnAsync(member, copy)).Item2;
+    public async Task<bool> StoreCopyAsync(MemberNode member, Copy copy)
+    {
+        using var copies = new CopyOutcomes(left: null);
+        StoreOn(member, copy, copies);
+        await copies.NextAsync();
+        return copies.Take().Stored;
+    }
 
     /// <summary>
     /// Removes <paramref name="member"/>'s copy of <paramref name="id"/> if it holds <paramref name="version"/> or an
