@@ -67,7 +67,10 @@ internal sealed partial class LeaderCommands(
     }
 
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true once Tolerance copies and the index entry are durable.</summary>
-    public async Task<bool> SetAsync(long id, ByteString payload)
+    public Task<bool> SetAsync(long id, ByteString payload) =>
+        LeaderTelemetry.Source.HasListeners() ? TracedSetAsync(id, payload) : replication.SetAsync(id, payload);
+
+    private async Task<bool> TracedSetAsync(long id, ByteString payload)
     {
         using var activity = LeaderTelemetry.Source.StartActivity("SET");
         activity?.SetTag("tolerex.id", id);

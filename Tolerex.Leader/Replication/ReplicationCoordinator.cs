@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
@@ -38,16 +39,19 @@ internal sealed partial class ReplicationCoordinator(
     private const int MaxDeleteAttempts = 3;
 
     /// <summary>Stores <paramref name="payload"/> under <paramref name="id"/>; true only when Tolerance copies acked.</summary>
-    public async Task<bool> SetAsync(long id, ByteString payload)
+    public Task<bool> SetAsync(long id, ByteString payload)
     {
         var need = _options.Tolerance;
-        var alive = registry.Placeable.Length;
         // Just after this node began leading, members may still be finding it: the SET waits for them.
-        if (alive < need && !await registry.WaitForPlaceableAsync(need, _options.WriteTimeout))
+        return registry.Placeable.Length < need ? SetWhenPlaceableAsync(id, payload, need) : StoreAndIndexAsync(id, payload, need);
+    }
+
+    private async Task<bool> SetWhenPlaceableAsync(long id, ByteString payload, int need)
+    {
+        if (!await registry.WaitForPlaceableAsync(need, _options.WriteTimeout))
         {
-            alive = registry.Placeable.Length;
             if (_throttle.Allow("not-enough-members", out var held))
-                LogNotEnoughMembers(logger, id, alive, need, held);
+                LogNotEnoughMembers(logger, id, registry.Placeable.Length, need, held);
             return false;
         }
 
@@ -121,30 +125,30 @@ internal sealed partial class ReplicationCoordinator(
     /// Waits for the copies in flight until the deadline, moving each copy that fails to a member not yet in
     /// <paramref name="tried"/>. Copies still in flight at the deadline are left to finish unheeded.
     /// </summary>
-    private async Task StoreRoundAsync(long id, Copy copy, CopyOutcomes copies, List<MemberNode> tried, List<MemberNode> acked)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // one per SET: its state is reused, not allocated
+    private async ValueTask StoreRoundAsync(long id, Copy copy, CopyOutcomes copies, List<MemberNode> tried, List<MemberNode> acked)
     {
-        while (copies.Unsettled)
+        while (copies.Unsettled && await copies.NextAsync())
         {
-            if (!await copies.NextAsync())
-                return;
             var (member, ok) = copies.Take();
             if (ok)
-            {
                 acked.Add(member);
-                continue;
-            }
-
-            // Move this copy to a member that has not been tried in this round yet.
-            var before = tried.Count;
-            placement.Reserve(1, tried, tried);
-            if (tried.Count > before)
-            {
-                LeaderMetrics.Substituted();
-                if (_throttle.Allow("substituted:" + member.Address, out var held))
-                    LogSubstituted(logger, id, member.Address, tried[^1].Address, held);
-                StoreOn(tried[^1], copy, copies);
-            }
+            else
+                Substitute(id, copy, copies, tried, member);
         }
+    }
+
+    /// <summary>Moves the copy that <paramref name="failed"/> to store to a member that has not been tried in this round yet.</summary>
+    private void Substitute(long id, Copy copy, CopyOutcomes copies, List<MemberNode> tried, MemberNode failed)
+    {
+        var before = tried.Count;
+        placement.Reserve(1, tried, tried);
+        if (tried.Count == before)
+            return;
+        LeaderMetrics.Substituted();
+        if (_throttle.Allow("substituted:" + failed.Address, out var held))
+            LogSubstituted(logger, id, failed.Address, tried[^1].Address, held);
+        StoreOn(tried[^1], copy, copies);
     }
 
     /// <summary>
