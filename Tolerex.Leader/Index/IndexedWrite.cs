@@ -22,7 +22,7 @@ internal sealed class IndexedWrite(MessageIndex index, long id, long version, Me
     /// first (this write is then simply older, and still acknowledged). Throws <see cref="IOException"/> when its
     /// record cannot be made durable: the SET must not be acknowledged.
     /// </summary>
-    public Task<bool> CommitAsync(MemberNode[] replicas) =>
+    public Task<bool> CommitAsync(IReadOnlyList<MemberNode> replicas) =>
         Interlocked.Exchange(ref _ended, 1) == 0 ? index.CommitAsync(this, replicas) : throw new InvalidOperationException("the write has already ended");
 
     /// <summary>The SET failed: nothing becomes visible.</summary>

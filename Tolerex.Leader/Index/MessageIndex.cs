@@ -123,7 +123,7 @@ internal sealed partial class MessageIndex(IndexMap map, IndexJournal journal, I
         return (map.TryGet(id, out _) ? DeleteOutcome.Superseded : DeleteOutcome.NotFound, []);
     }
 
-    internal async Task<bool> CommitAsync(IndexedWrite write, MemberNode[] replicas)
+    internal async Task<bool> CommitAsync(IndexedWrite write, IReadOnlyList<MemberNode> replicas)
     {
         try
         {
@@ -131,7 +131,8 @@ internal sealed partial class MessageIndex(IndexMap map, IndexJournal journal, I
             if (!SameMembers(replicas, write.Placed))
             {
                 // A copy moved: the durable record must name the members that hold it before the acknowledgement.
-                return await journal.Append(IndexRecords.PutOf(write.Id, write.Version, replicas), apply: true, replicas).Done;
+                MemberNode[] moved = [.. replicas];
+                return await journal.Append(IndexRecords.PutOf(write.Id, write.Version, moved), apply: true, moved).Done;
             }
 
             var applied = map.Put(write.Id, new IndexEntry(write.Version, map.Intern(write.Placed)));
@@ -149,14 +150,14 @@ internal sealed partial class MessageIndex(IndexMap map, IndexJournal journal, I
 
     internal void Abandon(IndexedWrite write) => _writes.Exit(write.Id);
 
-    private static bool SameMembers(MemberNode[] a, MemberNode[] b)
+    private static bool SameMembers(IReadOnlyList<MemberNode> a, MemberNode[] b)
     {
         // A loop, not a LINQ predicate: every SET's commit asks, and a capturing lambda allocates each time.
-        if (a.Length != b.Length)
+        if (a.Count != b.Length)
             return false;
-        foreach (var member in a)
+        for (var i = 0; i < a.Count; i++)
         {
-            if (Array.IndexOf(b, member) < 0)
+            if (Array.IndexOf(b, a[i]) < 0)
                 return false;
         }
 

@@ -108,7 +108,7 @@ internal sealed partial class ReplicationCoordinator(
         {
             // False means a newer SET of this id was indexed first; this write is then simply older, and still
             // acknowledged.
-            if (await write.CommitAsync([.. acked]))
+            if (await write.CommitAsync(acked))
                 _cache.Put(id, write.Version, payload);
             return true;
         }
