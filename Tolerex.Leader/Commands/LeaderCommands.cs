@@ -77,7 +77,7 @@ internal sealed partial class LeaderCommands(
         return await replication.SetAsync(id, payload);
     }
 
-    public async Task<ReadResult> GetAsync(long id)
+    public async ValueTask<ReadResult> GetAsync(long id)
     {
         using var activity = LeaderTelemetry.Source.StartActivity("GET");
         activity?.SetTag("tolerex.id", id);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 using Tolerex.Leader.Configuration;
@@ -147,6 +148,7 @@ internal abstract partial class ClientConnectionHandler<TSession>(
     /// The next read, or null when the partial-command deadline or the idle timeout passes first. Without a
     /// partial command and with the idle timeout off (the default), it waits as long as the client likes.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // every command waits here: its state is reused
     private async ValueTask<ReadResult?> ReadAsync(ConnectionContext connection, long? partialSince)
     {
         TimeSpan? limit = partialSince is { } since

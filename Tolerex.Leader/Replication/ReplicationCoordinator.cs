@@ -265,8 +265,8 @@ internal sealed partial class ReplicationCoordinator(
         await _reader.DisposeAsync();
     }
 
-    /// <summary>Reads the newest acknowledged value of <paramref name="id"/>.</summary>
-    public async Task<ReadResult> GetAsync(long id)
+    /// <summary>Reads the newest acknowledged value of <paramref name="id"/> (from the cache or the index alone without allocating).</summary>
+    public async ValueTask<ReadResult> GetAsync(long id)
     {
         if (!index.TryGet(id, out var entry))
             return ReadResult.NotFound;

@@ -50,7 +50,7 @@ public sealed class SlowReplicaTests : IAsyncLifetime
     private async Task<(ReadResult Read, TimeSpan Took)> GetAsync()
     {
         var clock = Stopwatch.StartNew();
-        var read = await _leader.Coordinator.GetAsync(1).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        var read = await _leader.Coordinator.GetAsync(1).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
         return (read, clock.Elapsed);
     }
 

@@ -35,7 +35,7 @@ public sealed class ValueCacheReadTests : IAsyncLifetime
             proxy.Blackhole = Direction.Both;
         var hits = LeaderMetrics.ValueCacheHits;
         var clock = Stopwatch.StartNew();
-        var read = await _leader.Coordinator.GetAsync(1).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        var read = await _leader.Coordinator.GetAsync(1).AsTask().WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.Equal((ReadStatus.Found, "first"), (read.Status, read.Payload?.ToStringUtf8()));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"took {clock.Elapsed}: no member should have been asked");
         Assert.True(LeaderMetrics.ValueCacheHits > hits, "tolerex_leader_value_cache_hits_total counts it");
