@@ -37,16 +37,6 @@ internal sealed class CopyOutcomes : IValueTaskSource<bool>, IDisposable
         _timer.CancelAfter(time > TimeSpan.Zero ? time : TimeSpan.Zero);
     }
 
-    /// <summary>An outcome is still to come or still to be taken.</summary>
-    public bool Unsettled
-    {
-        get
-        {
-            lock (_lock)
-                return _outstanding > 0 || _read < _arrived.Count;
-        }
-    }
-
     /// <summary>A copy is on its way to a member; it is reported exactly once.</summary>
     public void Sent()
     {
@@ -76,14 +66,17 @@ internal sealed class CopyOutcomes : IValueTaskSource<bool>, IDisposable
         }
     }
 
-    /// <summary>True once an outcome is there to <see cref="Take"/>; false once the deadline has passed first.</summary>
+    /// <summary>
+    /// True once an outcome is there to <see cref="Take"/>; false when every copy sent has been taken, or once the
+    /// deadline has passed first.
+    /// </summary>
     public ValueTask<bool> NextAsync()
     {
         lock (_lock)
         {
             if (_read < _arrived.Count)
                 return new ValueTask<bool>(true);
-            if (_expired)
+            if (_expired || _outstanding == 0)
                 return new ValueTask<bool>(false);
             _signal.Reset();
             _waiting = true;

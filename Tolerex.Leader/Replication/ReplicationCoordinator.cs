@@ -128,7 +128,7 @@ internal sealed partial class ReplicationCoordinator(
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // one per SET: its state is reused, not allocated
     private async ValueTask StoreRoundAsync(long id, Copy copy, CopyOutcomes copies, List<MemberNode> tried, List<MemberNode> acked)
     {
-        while (copies.Unsettled && await copies.NextAsync())
+        while (await copies.NextAsync())
         {
             var (member, ok) = copies.Take();
             if (ok)

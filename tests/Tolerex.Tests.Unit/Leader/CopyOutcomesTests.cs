@@ -29,15 +29,36 @@ public sealed class CopyOutcomesTests : IDisposable
         copies.Report(a, stored: false, span: null);
 
         // Nothing is still to come, but two outcomes are still to be taken.
-        Assert.True(copies.Unsettled);
         Assert.True(await copies.NextAsync());
         Assert.Equal((b, true), copies.Take());
         Assert.True(await copies.NextAsync());
         Assert.Equal((a, false), copies.Take());
-        Assert.False(copies.Unsettled);
+        // Every copy sent is taken: the SET's wait ends at once, long before the deadline.
+        Assert.True(copies.NextAsync().IsCompleted);
+        Assert.False(await copies.NextAsync());
         // Each report ended the placement its copy began.
         Assert.Equal(0, a.InFlight);
         Assert.Equal(0, b.InFlight);
+    }
+
+    [Fact]
+    public async Task A_copy_sent_while_taking_outcomes_is_waited_for()
+    {
+        var (a, b) = (Member(1), Member(2));
+        using var copies = new CopyOutcomes(Bound);
+        copies.Sent();
+        copies.Report(a, stored: false, span: null);
+        Assert.True(await copies.NextAsync());
+        Assert.Equal((a, false), copies.Take());
+
+        // The failed copy moves to another member: the SET waits for that one too.
+        copies.Sent();
+        var next = copies.NextAsync().AsTask();
+        Assert.False(next.IsCompleted);
+        copies.Report(b, stored: true, span: null);
+        Assert.True(await next.WaitAsync(Bound, TestContext.Current.CancellationToken));
+        Assert.Equal((b, true), copies.Take());
+        Assert.False(await copies.NextAsync());
     }
 
     [Fact]
