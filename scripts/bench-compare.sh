@@ -5,6 +5,8 @@
 # --appendonly yes --appendfsync always. Each gets 60,000 unmeasured SETs; then per round: Redis, then each
 # build, SET then GET, with the same tload command line. Prints tload's JSON line per run, the ratio to Redis
 # and the cluster's CPU per operation (all its processes, from /proc/<pid>/stat).
+# A build may carry settings for its nodes: LABEL=CHECKOUT,VAR=VALUE,... (e.g. os=.,Tolerex__Member__Durability=Os
+# compares a setting on one build; the variables reach every node of that cluster).
 # Needs redis-server, redis-cli and tload (TLOAD=path/to/tload; build it from the performance issue's tload.c).
 #   CONNS=1 N=3000 ROUNDS=1 scripts/bench-compare.sh before=../old after=.
 set -u
@@ -23,13 +25,15 @@ export Logging__LogLevel__Default=Warning
 redis-server --port $((base+90)) --dir "$data" --appendonly yes --appendfsync always --save "" --daemonize no >"$data/redis.log" 2>&1 & pids+=($!)
 sleep 0.5
 $T -p $((base+90)) -c 50 -n 60000 -t set --idbase 9000000 >/dev/null
-start() { # checkout port-base: prints the cluster's pids
-  local dir b=$2 own=()
-  dir=$(cd "$1" && pwd)
-  LEADER_GRPC_PORT=$b LEADER_TCP_PORT=$((b+1)) LEADER_METRICS_PORT=$((b+2)) LEADER_RESP_PORT=$((b+3)) TOLERANCE=2 \
+start() { # checkout[,VAR=VALUE...] port-base: prints the cluster's pids
+  local dir b=$2 own=() settings=()
+  IFS=, read -r -a settings <<<"$1"
+  dir=$(cd "${settings[0]}" && pwd)
+  settings=("${settings[@]:1}")
+  env "${settings[@]}" LEADER_GRPC_PORT=$b LEADER_TCP_PORT=$((b+1)) LEADER_METRICS_PORT=$((b+2)) LEADER_RESP_PORT=$((b+3)) TOLERANCE=2 \
     dotnet "$dir/Tolerex.Leader/bin/Release/net10.0/Tolerex.Leader.dll" --data-dir "$data/l$b" >"$data/leader$b.log" 2>&1 & own+=($!)
   for i in 1 2 3; do
-    LEADER_ADDR=localhost:$b dotnet "$dir/Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll" \
+    env "${settings[@]}" LEADER_ADDR=localhost:$b dotnet "$dir/Tolerex.Member/bin/Release/net10.0/Tolerex.Member.dll" \
       --port $((b+10+i)) --metrics $((b+30+i)) --data-dir "$data/m$b-$i" >"$data/member$b-$i.log" 2>&1 & own+=($!)
   done
   echo "${own[*]}"
