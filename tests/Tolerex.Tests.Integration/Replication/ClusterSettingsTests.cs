@@ -33,9 +33,16 @@ public sealed class ClusterSettingsTests
 
         // Two copies of each id, and every member took a share. (A store that timed out on a starved machine may
         // leave one more copy where its SET no longer names it; the member's reconciliation reclaims it, below.)
+        // MEMBERS gives each member's count as of its last report, and a heartbeat that left a member just before
+        // its last copies landed may arrive after their batch's reply: wait for the next report.
         var held = new List<long>();
-        foreach (var member in cluster.Members)
-            held.Add(await member.MessagesAsync());
+        await Eventually.HoldsAsync(async () =>
+        {
+            held.Clear();
+            foreach (var member in cluster.Members)
+                held.Add(await member.MessagesAsync());
+            return held.Sum() >= 2 * ids.Length;
+        }, TimeSpan.FromSeconds(10), $"members reporting {ids.Length} ids × 2 copies");
         Assert.InRange(held.Sum(), 2 * ids.Length, 2 * ids.Length + ids.Length / 10);
         Assert.All(held, n => Assert.True(n > ids.Length / 4, $"copies per member: {string.Join(", ", held)}"));
 
