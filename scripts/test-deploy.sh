@@ -194,11 +194,23 @@ def until(what, seconds, probe):
 def all_read(what, seconds):
     until(what, seconds, lambda: (r := session([f"GET {i}" for i in range(1, ids + 1)])) == [f"value-{i}" for i in range(1, ids + 1)] or r)
 
+def members_alive():
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(b"PROMPT OFF\r\nSTATUS\r\nQUIT\r\n")
+    data = b""
+    while chunk := s.recv(65536):
+        data += chunk
+    s.close()
+    return next(int(l.split("=", 1)[1]) for l in data.decode(errors="replace").split("\r\n") if l.startswith("members_alive="))
+
 def messages(pod):
     text = urllib.request.urlopen(f"http://127.0.0.1:{ports[pod]['metrics']}/metrics", timeout=5).read().decode()
     return int(float(next(l.split()[-1] for l in text.splitlines() if l.startswith("tolerex_member_messages"))))
 
-if action == "write":
+if action == "members":
+    want = int(sys.argv[5])
+    until(f"{want} members alive", 120, lambda: (n := members_alive()) >= want or f"members_alive={n}")
+elif action == "write":
     until("every SET acknowledged", 180, lambda: (r := session([f"SET {i} value-{i}" for i in range(1, ids + 1)])) == ["OK"] * ids or r)
     all_read("every GET answered", 30)
 elif action == "read":
@@ -211,6 +223,8 @@ EOF
 pod_down() { podman pod kill "$1" >/dev/null; }
 pod_up() { podman pod start "$1" >/dev/null; }
 
+# Every member registered first: member-1 must take a share of the writes for the checks below.
+check members 3 || fail "three members registered with the leader"
 say "SET and GET $IDS ids through 127.0.0.1:$HATOKUSE_PORT"
 check write || fail "SET/GET through the published port"
 held=$(check messages member-1) || fail "member-1's metrics"
