@@ -167,7 +167,8 @@ check() {
 import json, socket, sys, time, urllib.request
 port, ports, ids, action = int(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 
-def session(lines):
+def exchange(lines):
+    """Every reply line to the commands in lines, on one connection, without the banner."""
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     s.sendall(b"PROMPT OFF\r\n" + b"".join(l.encode() + b"\r\n" for l in lines) + b"QUIT\r\n")
     data = b""
@@ -176,7 +177,11 @@ def session(lines):
     s.close()
     replies = data.decode(errors="replace").split("\r\n")
     at = next(i for i, r in enumerate(replies) if r.endswith("OK"))  # the banner ends where PROMPT OFF answers
-    return replies[at + 1:at + 1 + len(lines)]
+    return replies[at + 1:]
+
+def session(lines):
+    """The one-line reply to each command in lines."""
+    return exchange(lines)[:len(lines)]
 
 def until(what, seconds, probe):
     deadline, last = time.time() + seconds, None
@@ -195,13 +200,7 @@ def all_read(what, seconds):
     until(what, seconds, lambda: (r := session([f"GET {i}" for i in range(1, ids + 1)])) == [f"value-{i}" for i in range(1, ids + 1)] or r)
 
 def members_alive():
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    s.sendall(b"PROMPT OFF\r\nSTATUS\r\nQUIT\r\n")
-    data = b""
-    while chunk := s.recv(65536):
-        data += chunk
-    s.close()
-    return next(int(l.split("=", 1)[1]) for l in data.decode(errors="replace").split("\r\n") if l.startswith("members_alive="))
+    return next(int(l.split("=", 1)[1]) for l in exchange(["STATUS"]) if l.startswith("members_alive="))
 
 def messages(pod):
     text = urllib.request.urlopen(f"http://127.0.0.1:{ports[pod]['metrics']}/metrics", timeout=5).read().decode()

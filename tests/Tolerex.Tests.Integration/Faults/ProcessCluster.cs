@@ -138,6 +138,13 @@ public sealed class ProcessCluster : IAsyncDisposable
 
     public async Task<long> StatusValueAsync(string key) => long.Parse((await StatusAsync())[key], CultureInfo.InvariantCulture);
 
+    /// <summary>How many copies each member holds (in <see cref="Members"/> order), from one MEMBERS reply.</summary>
+    public async Task<long[]> MessagesPerMemberAsync()
+    {
+        var members = await MembersAsync();
+        return _members.Select(m => m.MessagesIn(members)).ToArray();
+    }
+
     /// <summary>The leader's MEMBERS lines.</summary>
     public async Task<IReadOnlyList<string>> MembersAsync()
     {
@@ -270,9 +277,12 @@ public sealed class ClusterMember : IAsyncDisposable
     public void Freeze(bool stop) => Process.Freeze(stop);
 
     /// <summary>How many copies the member holds, as the leader's MEMBERS shows it.</summary>
-    public async Task<long> MessagesAsync()
+    public async Task<long> MessagesAsync() => MessagesIn(await _cluster.MembersAsync());
+
+    /// <summary>This member's <c>messages=</c> in a MEMBERS reply.</summary>
+    internal long MessagesIn(IReadOnlyList<string> members)
     {
-        var line = (await _cluster.MembersAsync()).Single(l => l.StartsWith(Address + " ", StringComparison.Ordinal));
+        var line = members.Single(l => l.StartsWith(Address + " ", StringComparison.Ordinal));
         var field = line.Split(' ').Single(f => f.StartsWith("messages=", StringComparison.Ordinal));
         return long.Parse(field["messages=".Length..], CultureInfo.InvariantCulture);
     }

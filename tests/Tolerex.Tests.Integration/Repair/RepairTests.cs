@@ -40,13 +40,8 @@ public sealed class RepairTests
     }
 
     /// <summary>Every copy the members hold is one the index names: held copies = live ids × Tolerance.</summary>
-    private static Task WaitForNoOrphansAsync(ProcessCluster cluster, int liveIds) => Eventually.HoldsAsync(async () =>
-    {
-        long held = 0;
-        foreach (var member in cluster.Members)
-            held += await member.MessagesAsync();
-        return held == liveIds * 2L;
-    }, RepairTimeout, $"members holding exactly {liveIds} ids × 2 copies");
+    private static Task WaitForNoOrphansAsync(ProcessCluster cluster, int liveIds) => Eventually.HoldsAsync(
+        async () => (await cluster.MessagesPerMemberAsync()).Sum() == liveIds * 2L, RepairTimeout, $"members holding exactly {liveIds} ids × 2 copies");
 
     [Fact(Timeout = 240_000)]
     public async Task Ids_of_a_lost_member_get_their_copies_back_and_survive_a_second_failure()

@@ -35,14 +35,9 @@ public sealed class ClusterSettingsTests
         // leave one more copy where its SET no longer names it; the member's reconciliation reclaims it, below.)
         // MEMBERS gives each member's count as of its last report, and a heartbeat that left a member just before
         // its last copies landed may arrive after their batch's reply: wait for the next report.
-        var held = new List<long>();
-        await Eventually.HoldsAsync(async () =>
-        {
-            held.Clear();
-            foreach (var member in cluster.Members)
-                held.Add(await member.MessagesAsync());
-            return held.Sum() >= 2 * ids.Length;
-        }, TimeSpan.FromSeconds(10), $"members reporting {ids.Length} ids × 2 copies");
+        long[] held = [];
+        await Eventually.HoldsAsync(async () => (held = await cluster.MessagesPerMemberAsync()).Sum() >= 2 * ids.Length,
+            TimeSpan.FromSeconds(10), $"members reporting {ids.Length} ids × 2 copies");
         Assert.InRange(held.Sum(), 2 * ids.Length, 2 * ids.Length + ids.Length / 10);
         Assert.All(held, n => Assert.True(n > ids.Length / 4, $"copies per member: {string.Join(", ", held)}"));
 
@@ -58,13 +53,7 @@ public sealed class ClusterSettingsTests
         await AssertReadsAsync(cluster, ids, id => $"p2c-{id}");
 
         // Each member was reconciled when it came back: exactly the two copies of each id the index names remain.
-        await Eventually.HoldsAsync(async () =>
-        {
-            long total = 0;
-            foreach (var member in cluster.Members)
-                total += await member.MessagesAsync();
-            return total == 2 * ids.Length;
-        }, TimeSpan.FromSeconds(60), $"members holding exactly {ids.Length} ids × 2 copies");
+        await Eventually.HoldsAsync(async () => (await cluster.MessagesPerMemberAsync()).Sum() == 2 * ids.Length, TimeSpan.FromSeconds(60), $"members holding exactly {ids.Length} ids × 2 copies");
     }
 
     [Fact(Timeout = 300_000)]
